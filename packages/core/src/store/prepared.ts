@@ -1,0 +1,106 @@
+import { and, asc, count, desc, eq, gte, lte, max, min, sql } from 'drizzle-orm';
+import type { Db } from '../db/db';
+import { conversations, toolCalls, userUsage } from '../db/schema';
+
+/**
+ * Hot-path statements, prepared once per database. Unprepared Drizzle re-builds SQL on every call, which
+ * measured noticeably slower per turn over postgres.js.
+ */
+function prepare(db: Db) {
+  const threadId = sql.placeholder('threadId');
+  return {
+    latestMessages: db
+      .select({
+        id: conversations.id,
+        role: conversations.role,
+        content: conversations.content,
+        createdAt: conversations.createdAt,
+        finishReason: conversations.finishReason,
+      })
+      .from(conversations)
+      .where(eq(conversations.threadId, threadId))
+      .orderBy(desc(conversations.id))
+      .limit(sql.placeholder('limit'))
+      .prepare('fixthread_latest_messages'),
+
+    sourcesInRange: db
+      .select({ messageId: toolCalls.messageId, sources: toolCalls.sources })
+      .from(toolCalls)
+      .where(
+        and(
+          gte(toolCalls.messageId, sql.placeholder('fromId')),
+          lte(toolCalls.messageId, sql.placeholder('toId')),
+          eq(toolCalls.userId, sql.placeholder('userId')),
+        ),
+      )
+      .orderBy(asc(toolCalls.id))
+      .prepare('fixthread_sources_in_range'),
+
+    threadStats: db
+      .select({
+        total: count(),
+        first: min(conversations.createdAt),
+        last: max(conversations.createdAt),
+      })
+      .from(conversations)
+      .where(eq(conversations.threadId, threadId))
+      .prepare('fixthread_thread_stats'),
+
+    usageOf: db
+      .select({ total: userUsage.totalTokens })
+      .from(userUsage)
+      .where(eq(userUsage.userId, sql.placeholder('userId')))
+      .prepare('fixthread_usage_of'),
+
+    insertUserMessage: db
+      .insert(conversations)
+      .values({
+        userId: sql.placeholder('userId'),
+        threadId,
+        role: 'user',
+        content: sql.placeholder('content'),
+        contentTokens: sql.placeholder('contentTokens'),
+      })
+      .returning({ id: conversations.id, createdAt: conversations.createdAt })
+      .prepare('fixthread_insert_user_message'),
+
+    // Bounded by `cap` rows read newest-first through (thread_id, id): cost does not grow with the thread.
+    contextWindow: db
+      .select({
+        id: sql<number>`w.id`,
+        role: sql<'user' | 'assistant'>`w.role`,
+        content: sql<string>`w.content`,
+        tokens: sql<number>`w.tokens`,
+      })
+      .from(
+        sql`(
+          select id, role, content, tokens,
+                 sum(tokens) over (order by id desc rows between unbounded preceding and current row) as running,
+                 row_number() over (order by id desc) as rn
+          from (
+            select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
+            from ${conversations}
+            where ${conversations.threadId} = ${threadId}
+            order by id desc
+            limit ${sql.placeholder('cap')}
+          ) newest
+        ) w`,
+      )
+      .where(sql`w.running <= ${sql.placeholder('budget')} or w.rn = 1`)
+      .orderBy(sql`w.id asc`)
+      .prepare('fixthread_context_window'),
+  };
+}
+
+export type PreparedStatements = ReturnType<typeof prepare>;
+
+const byDb = new WeakMap<Db, PreparedStatements>();
+
+export function prepared(db: Db): PreparedStatements {
+  let statements = byDb.get(db);
+  if (!statements) {
+    statements = prepare(db);
+    byDb.set(db, statements);
+  }
+  return statements;
+}

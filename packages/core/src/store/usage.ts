@@ -1,0 +1,25 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/db';
+import { userUsage } from '../db/schema';
+
+type Executor = Pick<Db, 'insert'>;
+
+/** Atomic: concurrent calls never lose an increment, whichever driver runs them. */
+export async function addUsage(db: Executor, userId: string, tokens: number): Promise<void> {
+  if (!Number.isInteger(tokens) || tokens < 0) throw new RangeError(`tokens must be a non-negative integer, got ${tokens}`);
+  await db
+    .insert(userUsage)
+    .values({ userId, totalTokens: tokens })
+    .onConflictDoUpdate({
+      target: userUsage.userId,
+      set: { totalTokens: sql`${userUsage.totalTokens} + excluded.total_tokens`, updatedAt: sql`now()` },
+    });
+}
+
+export async function totalTokens(db: Db, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ total: userUsage.totalTokens })
+    .from(userUsage)
+    .where(eq(userUsage.userId, userId));
+  return row?.total ?? 0;
+}

@@ -1,0 +1,1 @@
+export { testDrivers, openPgliteTestDatabase, openPostgresTestDatabase, type TestDatabase, type TestDriver } from './test-databases';
