@@ -18,3 +18,14 @@ export {
 export { loadContext, type ContextMessage, type LoadContextOptions } from './store/context';
 export { openDatabase, migrationsDir, type Database, type Db, type Driver } from './db/index';
 export type { Source } from './db/schema';
+export { createChatEngine, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX } from './engine/create-chat-engine';
+export { validateMessage } from './engine/validate-message';
+export { OFFLINE_REPLY } from './engine/offline-responder';
+export {
+  DEFAULT_SYSTEM_PROMPT,
+  type ChatEngineOptions,
+  type LlmOptions,
+  type ToolOptions,
+  type WebSearchOptions,
+} from './engine/options';
+export type { ChatEngine, Turn, TurnEvent, DoneEvent, SendResult, HistoryResult, ClearResult } from './engine/types';

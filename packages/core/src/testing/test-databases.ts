@@ -32,17 +32,27 @@ export async function openPgliteTestDatabase(): Promise<TestDatabase> {
 export async function openPostgresTestDatabase(adminUrl: string): Promise<TestDatabase> {
   const name = `fixthread_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 10 });
+  const drop = async () => {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    await admin.end();
+  };
+  let database: Database;
+  try {
+    await admin.unsafe(`create database "${name}"`);
+    database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 10 });
+  } catch (error) {
+    // Don't leak the database (nor the admin connection) when creating or migrating it fails.
+    await drop().catch(() => {});
+    throw error;
+  }
   return {
     ...database,
     url: url.toString(),
     [Symbol.asyncDispose]: async () => {
       await database.close();
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
+      await drop();
     },
   };
 }

@@ -1,0 +1,46 @@
+import type { Db } from '../db/db';
+
+export interface LlmOptions {
+  apiKey: string;
+  /** Any OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp server, LM Studio. */
+  baseURL?: string | undefined;
+  model: string;
+  /** The SDK's own retries on 408/409/429/5xx and dropped connections. */
+  maxRetries?: number;
+  timeoutMs?: number;
+}
+
+export type WebSearchOptions =
+  | { provider: 'searxng'; url: string }
+  | { provider: 'tavily'; apiKey: string; url?: string | undefined };
+
+export interface ToolOptions {
+  /** iFixit API v2.0 base URL, e.g. https://www.ifixit.com/api/2.0 */
+  ifixitApiUrl: string;
+  /** `null`: the web-search tool is not offered to the model at all. */
+  webSearch: WebSearchOptions | null;
+  timeoutMs: number;
+  /** Cap on LLM rounds that call tools within one turn. */
+  maxRounds: number;
+  userAgent: string;
+}
+
+export interface ChatEngineOptions {
+  db: Db;
+  /** `null`: the embedded offline responder answers (no OPENAI_API_KEY configured). */
+  llm: LlmOptions | null;
+  systemPrompt: string;
+  /** Token budget for the prompt: system prompt + history + the new message. */
+  maxContextTokens: number;
+  maxMessageChars: number;
+  tools: ToolOptions;
+  /** Lifetime token allowance per user; `null` for none. */
+  tokenQuota: number | null;
+  /** Delay between tokens of the offline responder, so it streams visibly. */
+  offlineTokenDelayMs?: number;
+}
+
+export const DEFAULT_SYSTEM_PROMPT = `You are FixThread, a friendly, precise repair assistant. Help people diagnose and fix their devices and \
+household items step by step. Ask for the exact model when it matters. Use the iFixit guide search tool for \
+repair procedures and cite the guides you used with their links. Warn about safety risks (batteries, mains \
+power, capacitors) plainly. If you are unsure, say so rather than guessing.`;
