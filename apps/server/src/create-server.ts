@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import fastifyWebsocket from '@fastify/websocket';
+import {
+  createChatEngine,
+  openDatabase,
+  type ChatEngine,
+  type ChatEngineOptions,
+  type Database,
+} from '@fixthread/core';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { authFromEnv } from './auth/auth-config';
+import { engineOptionsFromEnv, pgliteDir, type Env } from './env';
+import { errorBody, isServerSide, toPublicError } from './errors';
+import { authRoutes } from './rest/auth-routes';
+import { chatRoutes } from './rest/chat-routes';
+import { healthRoute } from './rest/health-route';
+import { registerWebClient } from './rest/web-client';
+import { RecentTurns } from './trpc/recent-turns';
+import { appRouter, type AppRouter } from './trpc/root';
+import { createContextFactory, publicErrorOf } from './trpc/trpc';
+
+export interface CreateServerOptions {
+  env: Env;
+  /** An already-open, migrated database (tests). The caller keeps ownership: `stop()` leaves it open. */
+  database?: Database;
+  /** Overrides on top of the env-derived engine settings (tests: retries, offline pacing). */
+  engineOptions?: Partial<Omit<ChatEngineOptions, 'db'>>;
+  /** Where JSON log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
+  sseKeepAliveMs?: number;
+}
+
+export interface FixThreadServer {
+  app: FastifyInstance;
+  /** Listens on env HOST:PORT and resolves with the base URL (PORT 0 picks a free port). */
+  start(): Promise<string>;
+  /** Stops accepting work, lets in-flight turns finish and be saved, then closes the database it opened. */
+  stop(): Promise<void>;
+}
+
+const WS_PING_MS = 30_000;
+
+export async function createServer(options: CreateServerOptions): Promise<FixThreadServer> {
+  const { env } = options;
+  const auth = authFromEnv(env);
+  const database = options.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, pgliteDir: pgliteDir(env) }));
+  const ownsDatabase = !options.database;
+  try {
+    const engine = createChatEngine({ db: database.db, ...engineOptionsFromEnv(env), ...options.engineOptions });
+    const app = await buildApp(options, { engine, database, auth });
+    if (auth.mode === 'dev') {
+      app.log.warn(
+        'DEV AUTH MODE: neither JWT_SECRET nor JWKS_URL is set, so POST /auth/dev-login signs in anyone as any ' +
+          `user id (secret kept in ${env.DATA_DIR}/dev-jwt-secret). Never expose this server publicly.`,
+      );
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      app,
+      start: () => app.listen({ port: env.PORT, host: env.HOST }),
+      stop: () =>
+        (stopping ??= (async () => {
+          // Closing Fastify refuses new requests, closes WebSockets and waits for in-flight responses;
+          // turns whose readers left are still running, so the engine drains after it.
+          await app.close();
+          await engine.drain();
+          if (ownsDatabase) await database.close();
+        })()),
+    };
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+}
+
+interface AppDeps {
+  engine: ChatEngine;
+  database: Database;
+  auth: ReturnType<typeof authFromEnv>;
+}
+
+async function buildApp(options: CreateServerOptions, { engine, database, auth }: AppDeps): Promise<FastifyInstance> {
+  const { env } = options;
+  const app = Fastify({
+    logger: {
+      level: env.LOG_LEVEL,
+      // The default serializers log no headers; this guards against a future serializer that does.
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const visible = toPublicError(error);
+    if (isServerSide(visible)) request.log.error({ err: error }, 'request failed');
+    return reply.status(visible.status).send(errorBody(visible));
+  });
+
+  await app.register(fastifyWebsocket, { options: { maxPayload: env.BODY_LIMIT_BYTES } });
+  const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
+    router: appRouter,
+    createContext: createContextFactory({ engine, turns: new RecentTurns(), verify: auth.verify }),
+    keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
+    onError({ error, path }) {
+      if (isServerSide(publicErrorOf(error))) app.log.error({ err: error.cause ?? error, path }, 'tRPC call failed');
+    },
+  };
+  await app.register(fastifyTRPCPlugin, { prefix: '/trpc', useWSS: true, trpcOptions });
+
+  const sse = { keepAliveMs: options.sseKeepAliveMs ?? 15_000 };
+  await app.register(chatRoutes, { engine, verify: auth.verify, sse });
+  await app.register(authRoutes, { auth });
+  await app.register(healthRoute, { database });
+  await registerWebClient(app, env.WEB_DIST_DIR);
+  return app;
+}

@@ -1,0 +1,139 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { ChatEngineOptions, WebSearchOptions } from '@fixthread/core';
+import { DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
+import { workspaceRoot } from './workspace-root';
+
+/**
+ * The only reader of `process.env`. Empty values count as unset, so a blank line in a `.env` file means
+ * "use the default" rather than "invalid".
+ */
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: integer(0, 65_535).default(8000),
+  /**
+   * Loopback outside production so a dev server (with its dev-login endpoint) is not reachable from the
+   * network by accident; all interfaces in production, where the server usually runs in a container.
+   */
+  HOST: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// connection string' }).optional(),
+  /** Relative paths are taken from the workspace root, like the default. */
+  DATA_DIR: z.string().min(1).optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: httpUrl.optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  SYSTEM_PROMPT: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
+  MAX_CONTEXT_TOKENS: integer(256).default(8000),
+  MAX_MESSAGE_CHARS: integer(1).default(8000),
+  BODY_LIMIT_BYTES: integer(1024).default(64 * 1024),
+  IFIXIT_API_URL: httpUrl.default('https://www.ifixit.com/api/2.0'),
+  /** A SearXNG instance; with TAVILY_API_KEY it instead overrides Tavily's endpoint. */
+  WEB_SEARCH_URL: httpUrl.optional(),
+  TAVILY_API_KEY: z.string().min(1).optional(),
+  TOOL_TIMEOUT_MS: integer(100).default(8000),
+  MAX_TOOL_ROUNDS: integer(0, 20).default(4),
+  /** Lifetime tokens per user; unset means unlimited. */
+  TOKEN_QUOTA: integer(1).optional(),
+  /** HS256 secret, used as-is (a Supabase project's JWT secret works unchanged). */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWKS_URL: httpUrl.optional(),
+  WEB_DIST_DIR: z.string().min(1).optional(),
+});
+
+type RawEnv = z.infer<typeof schema>;
+
+export interface Env extends Omit<RawEnv, 'HOST' | 'DATA_DIR' | 'WEB_DIST_DIR'> {
+  HOST: string;
+  /** Absolute. */
+  DATA_DIR: string;
+  /** Absolute. */
+  WEB_DIST_DIR: string;
+}
+
+export class EnvError extends Error {
+  constructor(readonly problems: { variable: string; problem: string }[]) {
+    super(
+      'Invalid environment configuration:\n' +
+        problems.map(({ variable, problem }) => `  ${variable}: ${problem}`).join('\n'),
+    );
+    this.name = 'EnvError';
+  }
+}
+
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const present = Object.fromEntries(
+    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new EnvError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(env)'), problem: issue.message })),
+    );
+  }
+  const raw = parsed.data;
+  if (raw.NODE_ENV === 'production' && !raw.JWT_SECRET && !raw.JWKS_URL) {
+    throw new EnvError([
+      {
+        variable: 'JWT_SECRET',
+        problem:
+          'authentication is not configured: set JWT_SECRET (HS256, e.g. the Supabase JWT secret) or JWKS_URL. ' +
+          'Dev sign-in is disabled when NODE_ENV=production, so the server refuses to start.',
+      },
+    ]);
+  }
+  const root = workspaceRoot();
+  const fromRoot = (path: string) => (isAbsolute(path) ? path : resolve(root, path));
+  return {
+    ...raw,
+    HOST: raw.HOST ?? (raw.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    DATA_DIR: fromRoot(raw.DATA_DIR ?? '.data'),
+    WEB_DIST_DIR: fromRoot(raw.WEB_DIST_DIR ?? join('apps', 'web', 'dist')),
+  };
+}
+
+/**
+ * Engine settings from the environment. An LLM is configured by a key or by a base URL alone, since local
+ * OpenAI-compatible servers (Ollama, llama.cpp) ignore the key; with neither, core's offline responder answers.
+ */
+export function engineOptionsFromEnv(env: Env): Omit<ChatEngineOptions, 'db'> {
+  const llm =
+    env.OPENAI_API_KEY || env.OPENAI_BASE_URL
+      ? { apiKey: env.OPENAI_API_KEY ?? 'unused', baseURL: env.OPENAI_BASE_URL, model: env.OPENAI_MODEL }
+      : null;
+  return {
+    llm,
+    systemPrompt: env.SYSTEM_PROMPT,
+    maxContextTokens: env.MAX_CONTEXT_TOKENS,
+    maxMessageChars: env.MAX_MESSAGE_CHARS,
+    tools: {
+      ifixitApiUrl: env.IFIXIT_API_URL,
+      webSearch: webSearchFromEnv(env),
+      timeoutMs: env.TOOL_TIMEOUT_MS,
+      maxRounds: env.MAX_TOOL_ROUNDS,
+      userAgent: 'FixThread/1.0 (repair assistant)',
+    },
+    tokenQuota: env.TOKEN_QUOTA ?? null,
+  };
+}
+
+function webSearchFromEnv(env: Env): WebSearchOptions | null {
+  if (env.TAVILY_API_KEY) return { provider: 'tavily', apiKey: env.TAVILY_API_KEY, url: env.WEB_SEARCH_URL };
+  if (env.WEB_SEARCH_URL) return { provider: 'searxng', url: env.WEB_SEARCH_URL };
+  return null;
+}
+
+export function pgliteDir(env: Env): string {
+  return join(env.DATA_DIR, 'pglite');
+}

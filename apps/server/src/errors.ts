@@ -1,0 +1,89 @@
+import { DomainError, ValidationError } from '@fixthread/core';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { z } from 'zod';
+import { toValidationError } from './validation';
+
+/**
+ * The one mapping from errors to what users may see, used by Fastify's error handler, the SSE stream and
+ * tRPC's errorFormatter. Anything not recognised here is internal: it is logged by the caller and answered
+ * with a fixed message, so stack traces, SQL and driver messages never leave the server.
+ */
+export interface PublicError {
+  status: number;
+  code: string;
+  message: string;
+  details?: { field: string };
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: { field: string } };
+}
+
+const DOMAIN_STATUS: Record<DomainError['code'], number> = {
+  VALIDATION: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  QUOTA_EXCEEDED: 429,
+  UPSTREAM_UNAVAILABLE: 503,
+};
+
+export const INTERNAL_ERROR: PublicError = { status: 500, code: 'INTERNAL', message: 'Internal server error' };
+
+/** Fastify's own client errors, reworded where the default says little. */
+const FASTIFY_ERRORS: Record<string, Omit<PublicError, 'status'>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', message: 'Request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON', message: 'Request body is empty; send a JSON object' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json' },
+};
+
+export function toPublicError(error: unknown): PublicError {
+  if (error instanceof ValidationError) return fromValidation(error);
+  if (error instanceof DomainError) return { status: DOMAIN_STATUS[error.code], code: error.code, message: error.message };
+  if (error instanceof z.ZodError) return fromValidation(toValidationError(error));
+  return fromFastifyClientError(error) ?? INTERNAL_ERROR;
+}
+
+function fromValidation(error: ValidationError): PublicError {
+  return {
+    status: 400,
+    code: 'VALIDATION',
+    message: error.message,
+    ...(error.field ? { details: { field: error.field } } : {}),
+  };
+}
+
+function fromFastifyClientError(error: unknown): PublicError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { statusCode, code, message } = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500) return undefined;
+  if (typeof code !== 'string' || !code.startsWith('FST_')) return undefined;
+  const known = FASTIFY_ERRORS[code];
+  if (known) return { status: statusCode, ...known };
+  return { status: statusCode, code: 'BAD_REQUEST', message: typeof message === 'string' ? message : 'Bad request' };
+}
+
+export function errorBody(error: PublicError): ErrorBody {
+  return { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+}
+
+/** Worth a log line with the cause: our fault or an upstream's, never the client's. */
+export function isServerSide(error: PublicError): boolean {
+  return error.status >= 500;
+}
+
+const TRPC_CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+export function trpcCodeFor(error: PublicError): TRPC_ERROR_CODE_KEY {
+  return TRPC_CODE_BY_STATUS[error.status] ?? 'INTERNAL_SERVER_ERROR';
+}

@@ -1,0 +1,64 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { Turn } from '@fixthread/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isServerSide, toPublicError } from '../errors';
+
+export interface SseOptions {
+  /** Comment lines at this interval keep proxies from closing a stream that is waiting on a slow tool. */
+  keepAliveMs: number;
+}
+
+/**
+ * Streams a started turn as `data: {json}\n\n` events. Called only once `startTurn` has succeeded, so
+ * validation and quota errors have already gone out as JSON with a 4xx status. A client that disconnects
+ * only stops the delivery; the engine finishes and saves the turn.
+ */
+export async function streamTurnAsSse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  turn: Turn,
+  options: SseOptions,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // nginx buffers proxied responses unless told otherwise, which would hold every token back.
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  const disconnected = new AbortController();
+  const onClose = () => disconnected.abort();
+  res.on('close', onClose);
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), options.keepAliveMs);
+  try {
+    for await (const event of turn.events(disconnected.signal)) {
+      await writeEvent(res, event, disconnected.signal);
+    }
+  } catch (error) {
+    if (!disconnected.signal.aborted) await reportError(request, res, error, disconnected.signal);
+  } finally {
+    clearInterval(keepAlive);
+    res.off('close', onClose);
+    res.end();
+  }
+}
+
+async function reportError(request: FastifyRequest, res: ServerResponse, error: unknown, signal: AbortSignal) {
+  const visible = toPublicError(error);
+  if (isServerSide(visible)) request.log.error({ err: error }, 'turn failed after the stream started');
+  try {
+    await writeEvent(res, { type: 'error', content: visible.message, code: visible.code }, signal);
+  } catch {
+    // The client left while we were reporting; nothing more to tell it.
+  }
+}
+
+/** Honours backpressure: a slow reader holds this writer, never the turn, which runs on regardless. */
+async function writeEvent(res: ServerResponse, event: object, signal: AbortSignal): Promise<void> {
+  if (res.write(`data: ${JSON.stringify(event)}\n\n`)) return;
+  await once(res, 'drain', { signal });
+}

@@ -1,0 +1,85 @@
+import { DomainError, UnauthorizedError, type ChatEngine } from '@fixthread/core';
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import { z } from 'zod';
+import { assertNotExpired, authenticateHeader } from '../auth/authenticate';
+import type { AuthenticatedUser, VerifyToken } from '../auth/verify-token';
+import { INTERNAL_ERROR, toPublicError, trpcCodeFor, type PublicError } from '../errors';
+import type { RecentTurns } from './recent-turns';
+
+export interface Context {
+  engine: ChatEngine;
+  turns: RecentTurns;
+  user: AuthenticatedUser | null;
+  /** Why `user` is null, so the procedure that needs a user can say what was wrong with the token. */
+  authError: UnauthorizedError | null;
+}
+
+export interface ContextDeps {
+  engine: ChatEngine;
+  turns: RecentTurns;
+  verify: VerifyToken;
+}
+
+/**
+ * Never throws: over WebSocket a throwing createContext closes the socket, and the client would reconnect in
+ * a loop instead of seeing UNAUTHORIZED. Browsers can't set headers on a WebSocket, so there the token comes
+ * in `connectionParams`; over HTTP it is the Authorization header.
+ */
+export function createContextFactory({ engine, turns, verify }: ContextDeps) {
+  return async ({ req, info }: CreateFastifyContextOptions): Promise<Context> => {
+    const fromParams = info.connectionParams?.token;
+    const authorization = fromParams === undefined ? req.headers.authorization : `Bearer ${fromParams}`;
+    try {
+      const user = await authenticateHeader(verify, authorization);
+      return { engine, turns, user, authError: null };
+    } catch (error) {
+      const authError = error instanceof UnauthorizedError ? error : new UnauthorizedError();
+      return { engine, turns, user: null, authError };
+    }
+  };
+}
+
+const t = initTRPC.context<Context>().create({
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const visible = publicErrorOf(error);
+    const code = trpcCodeFor(visible);
+    return {
+      code: TRPC_ERROR_CODES_BY_KEY[code],
+      message: visible.message,
+      data: {
+        code,
+        httpStatus: visible.status,
+        path: shape.data.path,
+        /** The same code the REST API puts in `error.code`. */
+        errorCode: visible.code,
+        field: visible.details?.field ?? null,
+      },
+    };
+  },
+});
+
+/** Our typed errors travel as the TRPCError's cause; tRPC's own client errors (bad path, bad JSON) are safe as they are. */
+export function publicErrorOf(error: TRPCError): PublicError {
+  const { cause } = error;
+  if (cause instanceof DomainError || cause instanceof z.ZodError) return toPublicError(cause);
+  if (error.code === 'INTERNAL_SERVER_ERROR') return INTERNAL_ERROR;
+  return { status: getHTTPStatusCodeFromError(error), code: error.code, message: error.message };
+}
+
+export const createTRPCRouter = t.router;
+export const publicProcedure = t.procedure;
+
+/** Handlers behind this see `ctx.userId` and never re-check it. */
+export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authError?.message, cause: ctx.authError ?? undefined });
+  try {
+    assertNotExpired(ctx.user);
+  } catch (error) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Token expired', cause: error });
+  }
+  return next({ ctx: { userId: ctx.user.userId } });
+});
