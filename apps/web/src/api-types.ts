@@ -1,0 +1,16 @@
+import type { AppRouter } from '@fixthread/server/router';
+import type { inferRouterOutputs } from '@trpc/server';
+
+type ChatOutputs = inferRouterOutputs<AppRouter>['chat'];
+
+export type History = ChatOutputs['history'];
+export type HistoryMessage = History['messages'][number];
+export type Source = HistoryMessage['sources'][number];
+export type SessionStats = ChatOutputs['sessions'];
+
+type Yielded<T> = T extends AsyncIterable<infer Item> ? Item : never;
+
+/** What `chat.stream` yields: a tracked `{ id, data }` envelope, so a reconnecting socket resumes the turn. */
+export type StreamEnvelope = Yielded<ChatOutputs['stream']>;
+export type TurnEvent = StreamEnvelope['data'];
+export type DoneEvent = Extract<TurnEvent, { type: 'done' }>;

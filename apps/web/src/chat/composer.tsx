@@ -1,0 +1,81 @@
+import { useId, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+
+interface ComposerProps {
+  /** A reply is streaming: sending waits, and Stop is offered instead. */
+  streaming: boolean;
+  disabled: boolean;
+  onSend: (message: string) => void;
+  onStop: () => void;
+}
+
+export function Composer({ streaming, disabled, onSend, onStop }: ComposerProps) {
+  const [text, setText] = useState('');
+  const textareaRef = useRef<HTMLTextAreaElement>(null);
+  const inputId = useId();
+  const hintId = useId();
+  const canSend = !streaming && !disabled && text.trim() !== '';
+
+  // Grow with the text up to the CSS max-height, then scroll.
+  useLayoutEffect(() => {
+    const textarea = textareaRef.current;
+    if (!textarea) return;
+    textarea.style.height = 'auto';
+    textarea.style.height = `${textarea.scrollHeight}px`;
+  }, [text]);
+
+  const send = () => {
+    if (!canSend) return;
+    onSend(text.trim());
+    setText('');
+    // The Send button turns into Stop; keep the keyboard where the user types.
+    textareaRef.current?.focus();
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    send();
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    // isComposing: Enter also confirms an IME candidate (Japanese, Chinese…), which must not send.
+    if (event.key !== 'Enter' || event.shiftKey || event.nativeEvent.isComposing) return;
+    event.preventDefault();
+    send();
+  };
+
+  return (
+    <form className="composer" onSubmit={submit}>
+      <label htmlFor={inputId} className="visually-hidden">
+        Message
+      </label>
+      <textarea
+        id={inputId}
+        ref={textareaRef}
+        rows={1}
+        placeholder="Describe what’s broken…"
+        aria-describedby={hintId}
+        autoFocus
+        disabled={disabled}
+        value={text}
+        onChange={(event) => setText(event.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      <p id={hintId} className="visually-hidden">
+        Enter sends, Shift+Enter adds a new line.
+      </p>
+      {streaming ? (
+        <button type="button" className="composer-button stop-button" onClick={onStop}>
+          <span className="stop-icon" aria-hidden="true" />
+          Stop
+        </button>
+      ) : (
+        <button type="submit" className="composer-button send-button" disabled={!canSend}>
+          <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18">
+            <path d="M4 12l16-8-6 16-2.5-6.5z" fill="currentColor" />
+          </svg>
+          Send
+        </button>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,58 @@
+export type ChatErrorKind = 'quota' | 'upstream' | 'connection' | 'unauthorized' | 'invalid' | 'unknown';
+
+export interface ChatError {
+  kind: ChatErrorKind;
+  title: string;
+  detail: string;
+}
+
+interface ErrorData {
+  /** tRPC's code key, e.g. TOO_MANY_REQUESTS. */
+  code?: string;
+  /** The server's domain code, e.g. QUOTA_EXCEEDED (same as its REST `error.code`). */
+  errorCode?: string;
+}
+
+function errorData(error: unknown): ErrorData | undefined {
+  if (typeof error !== 'object' || error === null || !('data' in error)) return undefined;
+  const { data } = error;
+  return typeof data === 'object' && data !== null ? data : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error && error.message ? error.message : 'Something went wrong.';
+}
+
+/** Turns any failure of a tRPC call into words for the user and the kind of remedy it needs. */
+export function describeError(error: unknown): ChatError {
+  const data = errorData(error);
+  const code = data?.errorCode ?? data?.code;
+  switch (code) {
+    case 'QUOTA_EXCEEDED':
+    case 'TOO_MANY_REQUESTS':
+      return { kind: 'quota', title: 'Token quota reached', detail: messageOf(error) };
+    case 'UPSTREAM_UNAVAILABLE':
+    case 'SERVICE_UNAVAILABLE':
+      return { kind: 'upstream', title: 'The assistant is unavailable', detail: messageOf(error) };
+    case 'UNAUTHORIZED':
+      return { kind: 'unauthorized', title: 'Please sign in again', detail: messageOf(error) };
+    case 'VALIDATION':
+    case 'BAD_REQUEST':
+      return { kind: 'invalid', title: 'That message can’t be sent', detail: messageOf(error) };
+    case 'NOT_FOUND':
+      // A resumed stream whose turn the server no longer holds: the saved answer is in the history.
+      return { kind: 'connection', title: 'The live reply was interrupted', detail: messageOf(error) };
+    case undefined:
+      return {
+        kind: 'connection',
+        title: 'Connection lost',
+        detail: 'Can’t reach FixThread right now. Check your connection and try again.',
+      };
+    default:
+      return { kind: 'unknown', title: 'Something went wrong', detail: messageOf(error) };
+  }
+}
+
+export function isUnauthorized(error: unknown): boolean {
+  return errorData(error)?.code === 'UNAUTHORIZED';
+}

@@ -1,0 +1,108 @@
+import { skipToken, useMutation, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { useCallback, useRef, useState } from 'react';
+import type { DoneEvent, History, HistoryMessage, StreamEnvelope } from '../api-types';
+import { useAuth } from '../auth/auth-context';
+import { useTRPC } from '../trpc';
+import { hasStoredQuestion, lastMessageId, withFinishedTurn, type ChatTurn } from './conversation';
+import { describeError } from './describe-error';
+import { useHistoryOptions } from './use-history';
+
+export interface ChatTurnControls {
+  turn: ChatTurn | null;
+  /** The socket dropped mid-reply; wsLink is reconnecting and will resume the same turn. */
+  reconnecting: boolean;
+  send: (message: string) => void;
+  stop: () => void;
+  retry: () => Promise<void>;
+  dismiss: () => void;
+}
+
+/** Runs one question → streamed answer at a time over `chat.stream`, and hands the result to the history cache. */
+export function useChatTurn(history: History | undefined): ChatTurnControls {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const historyOptions = useHistoryOptions();
+  const { signOut } = useAuth();
+  const [turn, setTurn] = useState<ChatTurn | null>(null);
+  // The streamed text, readable synchronously when `done` arrives.
+  const textRef = useRef('');
+  const turnRef = useRef<ChatTurn | null>(null);
+  turnRef.current = turn;
+
+  const refreshAfterTurn = useCallback(() => {
+    void queryClient.invalidateQueries({ queryKey: trpc.chat.history.queryKey() });
+    void queryClient.invalidateQueries({ queryKey: trpc.chat.sessions.queryKey() });
+  }, [queryClient, trpc]);
+
+  const finish = (done: DoneEvent) => {
+    const current = turnRef.current;
+    if (!current) return;
+    const answer: HistoryMessage = {
+      id: done.message_id,
+      role: 'assistant',
+      content: textRef.current,
+      timestamp: new Date().toISOString(),
+      sources: done.sources,
+      stopped: done.stopped,
+    };
+    queryClient.setQueryData(historyOptions.queryKey, (cached) => cached && withFinishedTurn(cached, current, answer));
+    setTurn(null);
+    refreshAfterTurn();
+  };
+
+  const onData = ({ data: event }: StreamEnvelope) => {
+    if (event.type === 'done') return finish(event);
+    if (event.type === 'status') return setTurn((t) => t && { ...t, status: event.content });
+    textRef.current += event.content;
+    const text = textRef.current;
+    setTurn((t) => t && { ...t, text, status: null });
+  };
+
+  const onError = (error: unknown) => {
+    const described = describeError(error);
+    if (described.kind === 'unauthorized') return signOut(described.detail);
+    setTurn((t) => t && { ...t, phase: 'failed', status: null, error: described });
+    refreshAfterTurn();
+  };
+
+  const streaming = turn?.phase === 'streaming';
+  const subscription = useSubscription(
+    trpc.chat.stream.subscriptionOptions(streaming ? { message: turn.message } : skipToken, { onData, onError }),
+  );
+  const stopMutation = useMutation(trpc.chat.stop.mutationOptions());
+
+  const start = (message: string, afterId: number) => {
+    textRef.current = '';
+    setTurn({ message, afterId, text: '', status: null, phase: 'streaming', error: null });
+  };
+
+  const send = (message: string) => {
+    if (turnRef.current?.phase === 'streaming') return;
+    start(message, lastMessageId(history));
+  };
+
+  const reconnecting = streaming && subscription.status === 'connecting' && subscription.error !== null;
+
+  const stop = () => {
+    stopMutation.mutate();
+    // Nothing will arrive over a dead socket: give up on the live reply; the saved one shows after a refetch.
+    if (reconnecting) onError(subscription.error);
+  };
+
+  const retry = async () => {
+    const failed = turnRef.current;
+    if (!failed || failed.phase !== 'failed') return;
+    let fresh: History;
+    try {
+      fresh = await queryClient.fetchQuery({ ...historyOptions, staleTime: 0 });
+    } catch (error) {
+      return setTurn((t) => t && { ...t, error: describeError(error) });
+    }
+    // A lost connection doesn't mean a lost turn: if the server got the question, its answer is (or will be) saved.
+    if (failed.error?.kind === 'connection' && hasStoredQuestion(fresh, failed)) return setTurn(null);
+    start(failed.message, failed.afterId);
+  };
+
+  return { turn, reconnecting, send, stop, retry, dismiss: () => setTurn(null) };
+}

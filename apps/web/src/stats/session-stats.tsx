@@ -1,0 +1,44 @@
+import { useQuery } from '@tanstack/react-query';
+import { useTRPC } from '../trpc';
+import { formatCount, formatDateTime } from './format';
+
+/** The numbers behind this conversation. Refetched whenever a turn finishes or the history is cleared. */
+export function SessionStats({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const stats = useQuery(trpc.chat.sessions.queryOptions());
+
+  return (
+    <section id={id} className="stats" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`} className="stats-title">
+        Session
+      </h2>
+      {stats.isError && (
+        <div className="inline-error compact" role="alert">
+          <p>Couldn’t load session stats.</p>
+          <button type="button" className="button" onClick={() => void stats.refetch()}>
+            Retry
+          </button>
+        </div>
+      )}
+      <dl className="stats-list" aria-busy={stats.isPending}>
+        <div>
+          <dt>Messages</dt>
+          <dd data-stat="messages">{stats.data ? formatCount(stats.data.total_messages) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Tokens used</dt>
+          <dd data-stat="tokens">{stats.data ? formatCount(stats.data.total_tokens) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Session start</dt>
+          <dd data-stat="start">{formatDateTime(stats.data?.session_start ?? null)}</dd>
+        </div>
+        <div>
+          <dt>Last activity</dt>
+          <dd data-stat="last">{formatDateTime(stats.data?.last_activity ?? null)}</dd>
+        </div>
+      </dl>
+      {stats.data && <p className="stats-user">Signed in as <strong>{stats.data.user_id}</strong></p>}
+    </section>
+  );
+}
