@@ -95,6 +95,9 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth }
     genReqId: () => randomUUID(),
   });
 
+  // Every endpoint takes JSON; a text body would otherwise reach the handlers as a string.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -102,6 +105,7 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth }
   app.setErrorHandler((error, request, reply) => {
     const visible = toPublicError(error);
     if (isServerSide(visible)) request.log.error({ err: error }, 'request failed');
+    if (visible.status === 401) void reply.header('www-authenticate', 'Bearer');
     return reply.status(visible.status).send(errorBody(visible));
   });
 
