@@ -14,6 +14,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+      // Configuration is validated in one env.ts per app; nothing else reads the environment.
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through the app\'s env.ts.' },
+      ],
     },
+  },
+  {
+    files: ['**/env.ts', '**/*.test.ts', '**/bench/**', '**/e2e/**', '**/vite.config.ts'],
+    rules: { 'no-restricted-properties': 'off' },
   },
 );

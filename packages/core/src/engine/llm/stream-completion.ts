@@ -55,9 +55,10 @@ export async function streamCompletion(
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
   } catch (error) {
-    if (request.signal.aborted) throw new TurnAborted(text, estimateTokens(request.messages, text, calls));
-    throw new UpstreamUnavailable(undefined, { cause: error });
+    if (!request.signal.aborted) throw new UpstreamUnavailable(undefined, { cause: error });
   }
+  // The SDK ends the iteration quietly on abort instead of throwing, so check rather than rely on a catch.
+  if (request.signal.aborted) throw new TurnAborted(text, estimateTokens(request.messages, text, calls));
   const toolCalls = calls.filter(Boolean).map((call, index) => ({ ...call, id: call.id || `call_${index}` }));
   return {
     text,

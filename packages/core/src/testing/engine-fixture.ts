@@ -1,0 +1,54 @@
+import { startFakeIfixit, startFakeOpenAI, type FakeIfixit, type FakeOpenAI } from '@fixthread/testing';
+import { createChatEngine } from '../engine/create-chat-engine';
+import { DEFAULT_SYSTEM_PROMPT, type ChatEngineOptions } from '../engine/options';
+import type { ChatEngine } from '../engine/types';
+import type { TestDatabase } from './test-databases';
+
+export interface EngineFixture extends AsyncDisposable {
+  engine: ChatEngine;
+  openai: FakeOpenAI;
+  ifixit: FakeIfixit;
+}
+
+export type EngineOverrides = Partial<Omit<ChatEngineOptions, 'db' | 'tools'>> & {
+  tools?: Partial<ChatEngineOptions['tools']>;
+  offline?: boolean;
+};
+
+/**
+ * A real engine on a fresh database, talking over HTTP to a fake OpenAI-compatible server and a fake iFixit.
+ * The SDK's retries are off by default so each scripted reply maps to exactly one request. The database is
+ * the caller's: suites share one per driver and keep tests apart by user id.
+ */
+export async function startEngineFixture(database: TestDatabase, overrides: EngineOverrides = {}): Promise<EngineFixture> {
+  const openai = await startFakeOpenAI();
+  const ifixit = await startFakeIfixit();
+  const { offline, tools, ...rest } = overrides;
+  const engine = createChatEngine({
+    db: database.db,
+    llm: offline ? null : { apiKey: 'test-key', baseURL: openai.baseURL, model: 'gpt-4o-mini', maxRetries: 0 },
+    systemPrompt: DEFAULT_SYSTEM_PROMPT,
+    maxContextTokens: 8000,
+    maxMessageChars: 8000,
+    tokenQuota: null,
+    offlineTokenDelayMs: 0,
+    ...rest,
+    tools: {
+      ifixitApiUrl: ifixit.apiUrl,
+      webSearch: null,
+      timeoutMs: 2000,
+      maxRounds: 3,
+      userAgent: 'FixThread-test',
+      ...tools,
+    },
+  });
+  return {
+    engine,
+    openai,
+    ifixit,
+    [Symbol.asyncDispose]: async () => {
+      await engine.drain();
+      await Promise.all([openai.close(), ifixit.close()]);
+    },
+  };
+}
