@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversations, toolCalls, userUsage } from '../db/schema';
 import { QuotaExceeded, UpstreamUnavailable, ValidationError } from '../errors';
-import type { FakeReply } from '@fixthread/testing';
+import { startFakeSearxng, startFakeTavily, type FakeReply } from '@fixthread/testing';
 import { startEngineFixture, testDrivers, type TestDatabase } from '../testing/index';
 import type { TurnEvent } from './types';
 
@@ -266,6 +266,32 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     await withoutSearch.engine.send(newUser(), 'hi');
     const offered = (withoutSearch.openai.requests[0]!.body.tools as { function: { name: string } }[]).map((t) => t.function.name);
     expect(offered).toEqual(['search_ifixit_guides', 'get_ifixit_guide']);
+  });
+
+  it('searches the web through SearXNG with its own status, and credits the pages', async () => {
+    await using searxng = await startFakeSearxng();
+    await using fx = await startEngineFixture(database, { tools: { webSearch: { provider: 'searxng', url: searxng.url } } });
+    fx.openai.enqueue({ toolCalls: [{ name: 'web_search', arguments: '{"query":"dishwasher E24 error"}' }] }, { text: 'Drain pump.' });
+    const turn = await fx.engine.startTurn(newUser(), 'E24 on my dishwasher');
+    const events = await collect(turn.events());
+    expect(events.filter((e) => e.type === 'status').map((e) => e.content)).toEqual(['🌐 Searching the web...']);
+    expect(searxng.requests[0]?.query).toMatchObject({ q: 'dishwasher E24 error', format: 'json' });
+    const done = events.at(-1);
+    expect(done?.type === 'done' && done.sources.length).toBeGreaterThan(0);
+    expect(done?.type === 'done' && done.sources.every((s) => s.kind === 'web')).toBe(true);
+  });
+
+  it('searches the web through Tavily when it is the configured provider', async () => {
+    await using tavily = await startFakeTavily({ apiKey: 'tvly-test' });
+    await using fx = await startEngineFixture(database, {
+      tools: { webSearch: { provider: 'tavily', apiKey: 'tvly-test', url: tavily.url } },
+    });
+    fx.openai.enqueue({ toolCalls: [{ name: 'web_search', arguments: '{"query":"kettle limescale"}' }] }, { text: 'Use citric acid.' });
+    await fx.engine.send(newUser(), 'kettle');
+    expect(tavily.requests).toHaveLength(1);
+    const toolMessage = fx.openai.requests[1]!.body.messages.find((m) => m.role === 'tool');
+    expect(String(toolMessage?.content)).toContain('"url"');
+    expect(String(toolMessage?.content)).not.toMatch(/failed/);
   });
 
   it('answers offline, token by token, persisted and counted, when no model is configured', async () => {
