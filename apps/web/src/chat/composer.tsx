@@ -73,7 +73,7 @@ export function Composer({ streaming, disabled, onSend, onStop }: ComposerProps)
           <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18">
             <path d="M4 12l16-8-6 16-2.5-6.5z" fill="currentColor" />
           </svg>
-          Send
+          <span className="composer-button-label">Send</span>
         </button>
       )}
     </form>

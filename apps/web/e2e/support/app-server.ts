@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testDrivers } from '@fixthread/core/testing';
+import { startFakeIfixit, startFakeOpenAI } from '@fixthread/testing';
+import { createServer } from '../../../server/src/create-server';
+import { loadEnv } from '../../../server/src/env';
+import { fakeModelResponder, type FakeModelControls } from './fake-model';
+import { ensureWebDist, WEB_DIST } from './web-dist';
+
+export interface AppServer extends AsyncDisposable {
+  url: string;
+  model: FakeModelControls;
+}
+
+/**
+ * The real server (dev sign-in, built web client) on an ephemeral port, talking to fake OpenAI and iFixit
+ * servers, on a fresh database: PGlite, or a new Postgres database when TEST_DATABASE_URL is set.
+ */
+export async function startAppServer(): Promise<AppServer> {
+  await ensureWebDist();
+  const model: FakeModelControls = { outage: false };
+  const driver = testDrivers().at(-1);
+  if (!driver) throw new Error('no test database driver');
+  const database = await driver.open();
+  const openai = await startFakeOpenAI({ responder: fakeModelResponder(model) });
+  const ifixit = await startFakeIfixit();
+  const dataDir = mkdtempSync(join(tmpdir(), 'fixthread-web-e2e-'));
+  const env = loadEnv({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    // E2E_LOG_LEVEL=info shows the server's request log when a browser test needs debugging.
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
+    OPENAI_API_KEY: 'e2e-key',
+    OPENAI_BASE_URL: openai.baseURL,
+    IFIXIT_API_URL: ifixit.apiUrl,
+    DATA_DIR: dataDir,
+    WEB_DIST_DIR: WEB_DIST,
+  });
+  const server = await createServer({
+    env,
+    database,
+    // No SDK retries: an outage reaches the browser at once instead of after back-off.
+    engineOptions: { llm: { apiKey: 'e2e-key', baseURL: openai.baseURL, model: env.OPENAI_MODEL, maxRetries: 0 } },
+  });
+  const url = await server.start();
+  return {
+    url,
+    model,
+    [Symbol.asyncDispose]: async () => {
+      await server.stop();
+      await Promise.all([openai.close(), ifixit.close()]);
+      await database[Symbol.asyncDispose]();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

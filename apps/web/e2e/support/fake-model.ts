@@ -1,0 +1,81 @@
+import type { ChatRequestBody, FakeReply, FakeResponder } from '@fixthread/testing';
+
+/** Milliseconds between streamed chunks: slow enough that a browser sees the answer grow. */
+export const CHUNK_DELAY_MS = 60;
+/** Questions containing this stream slowly, so a test can press Stop halfway. */
+export const SLOW_MARKER = '[slow]';
+/** Questions mentioning a screen make the model search iFixit first. */
+export const TOOL_MARKER = 'screen';
+
+export interface FakeModelControls {
+  /** While true every model call fails with 503, as during a provider outage. */
+  outage: boolean;
+}
+
+function lastUserText(body: ChatRequestBody): string {
+  const user = body.messages.findLast((message) => message.role === 'user');
+  return typeof user?.content === 'string' ? user.content : '';
+}
+
+function firstGuide(body: ChatRequestBody): { title: string; url: string } | undefined {
+  const tool = body.messages.findLast((message) => message.role === 'tool');
+  if (typeof tool?.content !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(tool.content) as { guides?: { title: string; url: string }[] };
+    return parsed.guides?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function plainAnswer(question: string): string {
+  const topic = question.length > 40 ? `${question.slice(0, 40)}…` : question;
+  return [
+    `Here's how I'd approach **${topic}**:`,
+    '',
+    '1. Power the device off and unplug it.',
+    '2. Check the cable and connector for visible damage.',
+    '3. Try a known-good charger before replacing any parts.',
+    '',
+    "If none of that helps, tell me the exact model and I'll find a repair guide.",
+  ].join('\n');
+}
+
+export function guideAnswer(guide: { title: string; url: string }): string {
+  return [
+    `iFixit has a step-by-step guide for this: [${guide.title}](${guide.url}).`,
+    '',
+    '1. **Power off** the iPhone.',
+    '2. Remove the two **pentalobe screws** next to the Lightning port.',
+    '3. **Heat the lower edge** to soften the adhesive, then lift it with a suction handle.',
+    '4. **Disconnect the battery** before you touch the display cables.',
+    '',
+    'It is rated *moderate*; set aside about an hour.',
+  ].join('\n');
+}
+
+export const SLOW_ANSWER = Array.from({ length: 60 }, (_, i) => `Careful step ${i + 1} of a long repair.`).join(' ');
+
+/**
+ * Answers every turn so the browser always gets a reply: a tool round then a cited answer for screen
+ * questions, a slow answer for `[slow]`, a short Markdown answer otherwise.
+ */
+export function fakeModelResponder(controls: FakeModelControls): FakeResponder {
+  return (body): FakeReply => {
+    if (controls.outage) return { error: { status: 503, message: 'The model is overloaded' } };
+    const question = lastUserText(body);
+    const lastRole = body.messages.at(-1)?.role;
+    if (question.includes(SLOW_MARKER)) return { text: SLOW_ANSWER, delayMsBetweenChunks: 150 };
+    if (question.toLowerCase().includes(TOOL_MARKER) && lastRole === 'user') {
+      return {
+        toolCalls: [{ name: 'search_ifixit_guides', arguments: JSON.stringify({ query: 'iPhone 12 screen replacement' }) }],
+      };
+    }
+    const guide = lastRole === 'tool' ? firstGuide(body) : undefined;
+    if (guide) {
+      // "Thinking" after the tool keeps the status line up long enough to see.
+      return { hangMs: 900, then: { text: guideAnswer(guide), delayMsBetweenChunks: CHUNK_DELAY_MS } };
+    }
+    return { text: plainAnswer(question), delayMsBetweenChunks: CHUNK_DELAY_MS };
+  };
+}

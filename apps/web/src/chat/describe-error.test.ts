@@ -1,0 +1,35 @@
+import { TRPCClientError } from '@trpc/client';
+import { describe, expect, test } from 'vitest';
+import { describeError, isUnauthorized } from './describe-error';
+
+/** A client error as tRPC builds it from our server's error shape. */
+function serverError(code: string, errorCode: string, message: string) {
+  return TRPCClientError.from({ error: { code: -32000, message, data: { code, errorCode, httpStatus: 0 } } });
+}
+
+describe('describeError', () => {
+  test('quota exhaustion', () => {
+    expect(describeError(serverError('TOO_MANY_REQUESTS', 'QUOTA_EXCEEDED', 'Token quota exceeded'))).toMatchObject({
+      kind: 'quota',
+      detail: 'Token quota exceeded',
+    });
+  });
+
+  test('LLM outage', () => {
+    expect(describeError(serverError('SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'down')).kind).toBe('upstream');
+  });
+
+  test('a rejected message', () => {
+    expect(describeError(serverError('BAD_REQUEST', 'VALIDATION', 'message must not be empty')).kind).toBe('invalid');
+  });
+
+  test('a network failure carries no server data', () => {
+    expect(describeError(TRPCClientError.from(new TypeError('Failed to fetch'))).kind).toBe('connection');
+    expect(describeError(new Error('WebSocket closed')).kind).toBe('connection');
+  });
+
+  test('unauthorized is recognised for signing out', () => {
+    expect(isUnauthorized(serverError('UNAUTHORIZED', 'UNAUTHORIZED', 'Token expired'))).toBe(true);
+    expect(isUnauthorized(new Error('x'))).toBe(false);
+  });
+});
