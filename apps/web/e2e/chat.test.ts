@@ -42,6 +42,7 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     await chat.screenshot('01-sign-in');
     await chat.signIn('ada');
     await chat.page.getByRole('heading', { name: 'What needs fixing?' }).waitFor();
+    await expect.poll(() => chat.composer.evaluate((element) => element === document.activeElement)).toBe(true);
     await chat.screenshot('02-empty-conversation');
 
     const streamed = await chat.recordStreamingText();
@@ -135,7 +136,7 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     // The safe choice has the focus.
     expect(await chat.page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
     await chat.screenshot('08-clear-dialog');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await chat.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     expect(await chat.answers.count()).toBe(1);
 
@@ -145,6 +146,8 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     expect(await chat.questions.count()).toBe(0);
     expect(await chat.answers.count()).toBe(0);
     await expect.poll(() => chat.stat('messages').textContent()).toBe('0');
+    // Clear is disabled now, so focus lands in the composer rather than nowhere.
+    expect(await chat.composer.evaluate((element) => element === document.activeElement)).toBe(true);
 
     await chat.page.reload();
     await chat.page.getByRole('heading', { name: 'What needs fixing?' }).waitFor();

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useAuth } from '../auth/auth-context';
 import { ConnectionBanner } from '../connection/connection-banner';
 import { useConnectionLost } from '../connection/use-connection-lost';
@@ -27,6 +27,7 @@ export function ChatScreen() {
   const connectionLost = useConnectionLost();
   const [confirmingClear, setConfirmingClear] = useState(false);
   const [statsOpen, setStatsOpen] = useState(false);
+  const composerRef = useRef<HTMLTextAreaElement>(null);
 
   const streaming = chat.turn?.phase === 'streaming';
   const conversation = visibleConversation(history.data, chat.turn);
@@ -77,7 +78,13 @@ export function ChatScreen() {
             {clear.isError && (
               <TurnError error={describeError(clear.error)} onRetry={() => clear.mutate()} onDismiss={() => clear.reset()} />
             )}
-            <Composer streaming={streaming} disabled={!history.data} onSend={chat.send} onStop={chat.stop} />
+            <Composer
+              textareaRef={composerRef}
+              streaming={streaming}
+              disabled={!history.data}
+              onSend={chat.send}
+              onStop={chat.stop}
+            />
           </div>
         </main>
         <SessionStats id={STATS_ID} />
@@ -87,6 +94,7 @@ export function ChatScreen() {
         clearing={clear.isPending}
         onConfirm={() => clear.mutate()}
         onCancel={() => setConfirmingClear(false)}
+        fallbackFocusRef={composerRef}
       />
     </div>
   );

@@ -1,17 +1,24 @@
-import { useEffect, useId, useRef } from 'react';
+import { useEffect, useId, useRef, type RefObject } from 'react';
 
 interface ClearHistoryDialogProps {
   open: boolean;
   clearing: boolean;
   onConfirm: () => void;
   onCancel: () => void;
+  /** Where focus goes if the button that opened the dialog can't take it back (Clear is disabled once empty). */
+  fallbackFocusRef: RefObject<HTMLElement | null>;
+}
+
+function focusIsLost(): boolean {
+  const active = document.activeElement;
+  return !(active instanceof HTMLElement) || active === document.body || active.matches(':disabled');
 }
 
 /**
  * A modal <dialog>: the browser traps focus inside it, closes it on Escape and returns focus to the button
  * that opened it. Cancel takes the initial focus because clearing can't be undone.
  */
-export function ClearHistoryDialog({ open, clearing, onConfirm, onCancel }: ClearHistoryDialogProps) {
+export function ClearHistoryDialog({ open, clearing, onConfirm, onCancel, fallbackFocusRef }: ClearHistoryDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descriptionId = useId();
@@ -20,8 +27,11 @@ export function ClearHistoryDialog({ open, clearing, onConfirm, onCancel }: Clea
     const dialog = ref.current;
     if (!dialog) return;
     if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
+    if (!open && dialog.open) {
+      dialog.close();
+      if (focusIsLost()) fallbackFocusRef.current?.focus();
+    }
+  }, [open, fallbackFocusRef]);
 
   return (
     <dialog

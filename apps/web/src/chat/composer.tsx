@@ -1,4 +1,4 @@
-import { useId, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useId, useLayoutEffect, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
 
 interface ComposerProps {
   /** A reply is streaming: sending waits, and Stop is offered instead. */
@@ -6,14 +6,24 @@ interface ComposerProps {
   disabled: boolean;
   onSend: (message: string) => void;
   onStop: () => void;
+  textareaRef: RefObject<HTMLTextAreaElement | null>;
 }
 
-export function Composer({ streaming, disabled, onSend, onStop }: ComposerProps) {
+/** On touch devices focusing would pop up the keyboard over the conversation the user came to read. */
+function hasFinePointer(): boolean {
+  return window.matchMedia('(pointer: fine)').matches;
+}
+
+export function Composer({ streaming, disabled, onSend, onStop, textareaRef }: ComposerProps) {
   const [text, setText] = useState('');
-  const textareaRef = useRef<HTMLTextAreaElement>(null);
   const inputId = useId();
   const hintId = useId();
   const canSend = !streaming && !disabled && text.trim() !== '';
+
+  // The field is disabled while the history loads, so autofocus can't work: focus it once it's usable.
+  useEffect(() => {
+    if (!disabled && hasFinePointer()) textareaRef.current?.focus();
+  }, [disabled, textareaRef]);
 
   // Grow with the text up to the CSS max-height, then scroll.
   useLayoutEffect(() => {
@@ -54,7 +64,6 @@ export function Composer({ streaming, disabled, onSend, onStop }: ComposerProps)
         rows={1}
         placeholder="Describe what’s broken…"
         aria-describedby={hintId}
-        autoFocus
         disabled={disabled}
         value={text}
         onChange={(event) => setText(event.target.value)}
