@@ -42,22 +42,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
-  const client = postgres(url, {
-    max: options.maxConnections ?? 10,
-    onnotice: () => {},
-    // The note's columns are `timestamp` without time zone: pinning the session to UTC keeps NOW() in UTC.
-    connection: { TimeZone: 'UTC', application_name: 'fixthread' },
-  });
-  if (options.migrate ?? true) {
-    const reserved = await client.reserve();
-    try {
-      await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-      await migratePostgres(drizzlePostgres(reserved, { schema }), { migrationsFolder: migrationsDir() });
-      await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
-    } finally {
-      reserved.release();
-    }
-  }
+  // The note's columns are `timestamp` without time zone: pinning the session to UTC keeps NOW() in UTC.
+  const connection = { TimeZone: 'UTC', application_name: 'fixthread' };
+  if (options.migrate ?? true) await migratePostgresLocked(url, connection);
+  const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {}, connection });
   const db = drizzlePostgres(client, { schema });
   return {
     db,
@@ -69,12 +57,34 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   };
 }
 
+/**
+ * Migrates over a dedicated single-connection client, so the advisory lock and the migration share one session.
+ * (drizzle's postgres-js driver needs a full client: a `reserve()`d connection has no `options` and crashes it.)
+ * The client is closed even when a migration fails, which drops the lock too, so no other instance waits forever.
+ */
+async function migratePostgresLocked(url: string, connection: Record<string, string>): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {}, connection });
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: migrationsDir() });
+    await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+  } finally {
+    // Ending the session also releases the lock when the migration failed.
+    await client.end({ timeout: 5 });
+  }
+}
+
 async function openPglite(dir: string | undefined): Promise<Database> {
   if (dir) mkdirSync(dir, { recursive: true });
   const client = await PGlite.create(dir);
   await client.exec(`SET TIME ZONE 'UTC'`);
   const db = drizzlePglite(client, { schema });
-  await migratePglite(db, { migrationsFolder: migrationsDir() });
+  try {
+    await migratePglite(db, { migrationsFolder: migrationsDir() });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
   return {
     db,
     driver: 'pglite',

@@ -96,11 +96,10 @@ export async function history(db: Db, userId: string, options: { limit: number }
   const statements = prepared(db);
   const rows = await statements.latestMessages.execute({ threadId: threadIdFor(userId), limit: options.limit });
   rows.reverse();
-  const first = rows[0];
-  const last = rows.at(-1);
+  const replyIds = rows.filter((r) => r.role === 'assistant').map((r) => r.id);
   const sourcesByMessage = new Map<number, Source[]>();
-  if (first && last && rows.some((r) => r.role === 'assistant')) {
-    const found = await statements.sourcesInRange.execute({ fromId: first.id, toId: last.id, userId });
+  if (replyIds.length > 0) {
+    const found = await statements.sourcesOf.execute({ messageIds: replyIds, userId });
     for (const { messageId, sources } of found) {
       sourcesByMessage.set(messageId, [...(sourcesByMessage.get(messageId) ?? []), ...sources]);
     }

@@ -8,6 +8,12 @@ import { conversations, toolCalls, userUsage } from '../db/schema';
  */
 function prepare(db: Db) {
   const threadId = sql.placeholder('threadId');
+  // Reading "the newest rows of a thread" as `thread_id = $1 order by id desc` lets the planner walk the primary
+  // key backwards and filter whenever a thread is a large share of the table (it assumes the thread's rows are
+  // spread evenly over ids): that reads every newer row of every other user first, so a long thread gets slower
+  // the more everyone else chats. Bounding thread_id as a one-value range and ordering by (thread_id, id) selects
+  // the same rows (the default collation is deterministic), but only the (thread_id, id) index can serve that order.
+  const inThread = and(gte(conversations.threadId, threadId), lte(conversations.threadId, threadId));
   return {
     latestMessages: db
       .select({
@@ -18,23 +24,24 @@ function prepare(db: Db) {
         finishReason: conversations.finishReason,
       })
       .from(conversations)
-      .where(eq(conversations.threadId, threadId))
-      .orderBy(desc(conversations.id))
+      .where(inThread)
+      .orderBy(desc(conversations.threadId), desc(conversations.id))
       .limit(sql.placeholder('limit'))
       .prepare('fixthread_latest_messages'),
 
-    sourcesInRange: db
+    // By the replies' ids, not an id range: a range spanning a quiet user's last 50 messages would read every
+    // other user's tool calls made in between.
+    sourcesOf: db
       .select({ messageId: toolCalls.messageId, sources: toolCalls.sources })
       .from(toolCalls)
       .where(
         and(
-          gte(toolCalls.messageId, sql.placeholder('fromId')),
-          lte(toolCalls.messageId, sql.placeholder('toId')),
+          sql`${toolCalls.messageId} = any(${sql.placeholder('messageIds')}::int[])`,
           eq(toolCalls.userId, sql.placeholder('userId')),
         ),
       )
       .orderBy(asc(toolCalls.id))
-      .prepare('fixthread_sources_in_range'),
+      .prepare('fixthread_sources_of'),
 
     threadStats: db
       .select({
@@ -80,8 +87,8 @@ function prepare(db: Db) {
           from (
             select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
             from ${conversations}
-            where ${conversations.threadId} = ${threadId}
-            order by id desc
+            where ${conversations.threadId} >= ${threadId} and ${conversations.threadId} <= ${threadId}
+            order by ${conversations.threadId} desc, ${conversations.id} desc
             limit ${sql.placeholder('cap')}
           ) newest
         ) w`,
