@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startAppServer, type AppServer } from './support/app-server';
 import { ChatPage } from './support/chat-page';
 import { e2eEnabled, launchChromium } from './support/chromium';
-import { plainAnswer, SLOW_ANSWER, SLOW_MARKER } from './support/fake-model';
+import { LONG_MARKER, plainAnswer, SLOW_ANSWER, SLOW_MARKER } from './support/fake-model';
 
 describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
   let app: AppServer;
@@ -123,6 +123,36 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     await chat.page.reload();
     await chat.waitForAnswerCount(1);
     await chat.answers.first().getByText('Stopped').waitFor();
+  });
+
+  test('auto-scroll follows a growing answer, but not a user who scrolled up to read', async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
+    contexts.push(context);
+    const chat = new ChatPage(await context.newPage());
+    await chat.open(app.url);
+    await chat.signIn('reader');
+    const scroller = chat.page.locator('.message-scroller');
+    const distanceFromBottom = () => scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+
+    await chat.send(`${LONG_MARKER} Walk me through a full teardown`);
+    await chat.page.waitForFunction(() => {
+      const el = document.querySelector('.message-scroller');
+      return el !== null && el.scrollHeight > el.clientHeight + 300;
+    });
+    expect(await distanceFromBottom()).toBeLessThanOrEqual(48);
+
+    await chat.page.mouse.move(450, 300);
+    await chat.page.mouse.wheel(0, -5000);
+    const latest = chat.page.getByRole('button', { name: 'Latest' });
+    await latest.waitFor();
+    await chat.screenshot('14-scrolled-up-while-streaming');
+    await chat.page.waitForTimeout(400);
+    expect(await scroller.evaluate((el) => el.scrollTop)).toBeLessThan(50);
+
+    await latest.click();
+    await expect.poll(distanceFromBottom).toBeLessThanOrEqual(48);
+    await chat.waitForAnswerCount(1);
+    await expect.poll(distanceFromBottom).toBeLessThanOrEqual(48);
   });
 
   test('clear asks for confirmation in a dialog, then empties the view', async () => {

@@ -4,6 +4,8 @@ import type { ChatRequestBody, FakeReply, FakeResponder } from '@fixthread/testi
 export const CHUNK_DELAY_MS = 60;
 /** Questions containing this stream slowly, so a test can press Stop halfway. */
 export const SLOW_MARKER = '[slow]';
+/** Questions containing this get a reply many screens long, for scrolling tests. */
+export const LONG_MARKER = '[long]';
 /** Questions mentioning a screen make the model search iFixit first. */
 export const TOOL_MARKER = 'screen';
 
@@ -54,6 +56,11 @@ export function guideAnswer(guide: { title: string; url: string }): string {
   ].join('\n');
 }
 
+export const LONG_ANSWER = Array.from(
+  { length: 40 },
+  (_, i) => `Step ${i + 1}: check the part, note what you see, and keep the screws in order.`,
+).join('\n\n');
+
 export const SLOW_ANSWER = Array.from({ length: 60 }, (_, i) => `Careful step ${i + 1} of a long repair.`).join(' ');
 
 /**
@@ -65,6 +72,7 @@ export function fakeModelResponder(controls: FakeModelControls): FakeResponder {
     if (controls.outage) return { error: { status: 503, message: 'The model is overloaded' } };
     const question = lastUserText(body);
     const lastRole = body.messages.at(-1)?.role;
+    if (question.includes(LONG_MARKER)) return { text: LONG_ANSWER, chunkSize: 40, delayMsBetweenChunks: 80 };
     if (question.includes(SLOW_MARKER)) return { text: SLOW_ANSWER, delayMsBetweenChunks: 150 };
     if (question.toLowerCase().includes(TOOL_MARKER) && lastRole === 'user') {
       return {

@@ -5,7 +5,7 @@ const SUGGESTIONS = [
 ];
 
 /** A first screen that shows what to ask, one tap away. */
-export function EmptyState({ onPick, disabled }: { onPick: (question: string) => void; disabled: boolean }) {
+export function EmptyState({ onPick }: { onPick: (question: string) => void }) {
   return (
     <div className="empty-state">
       <span className="empty-mark" aria-hidden="true" />
@@ -14,7 +14,7 @@ export function EmptyState({ onPick, disabled }: { onPick: (question: string) =>
       <ul className="suggestions" aria-label="Example questions">
         {SUGGESTIONS.map((question) => (
           <li key={question}>
-            <button type="button" className="suggestion" disabled={disabled} onClick={() => onPick(question)}>
+            <button type="button" className="suggestion" onClick={() => onPick(question)}>
               {question}
             </button>
           </li>

@@ -28,7 +28,7 @@ export function MessageList({ conversation, turn, loading, onPickSuggestion, onR
             Loading your conversation…
           </p>
         )}
-        {!loading && empty && <EmptyState onPick={onPickSuggestion} disabled={false} />}
+        {!loading && empty && <EmptyState onPick={onPickSuggestion} />}
         {messages.map((message) => (
           <ChatMessage key={message.id} message={message} />
         ))}

@@ -24,11 +24,16 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
   const queryClient = useQueryClient();
   const historyOptions = useHistoryOptions();
   const { signOut } = useAuth();
-  const [turn, setTurn] = useState<ChatTurn | null>(null);
-  // The streamed text, readable synchronously when `done` arrives.
-  const textRef = useRef('');
+  const [turn, setTurnState] = useState<ChatTurn | null>(null);
+  // The turn and its text as of the last event, readable synchronously when the next one (or `done`) arrives,
+  // which can be before React has rendered the previous update.
   const turnRef = useRef<ChatTurn | null>(null);
-  turnRef.current = turn;
+  const textRef = useRef('');
+
+  const setTurn = useCallback((next: ChatTurn | null | ((current: ChatTurn | null) => ChatTurn | null)) => {
+    turnRef.current = typeof next === 'function' ? next(turnRef.current) : next;
+    setTurnState(turnRef.current);
+  }, []);
 
   const refreshAfterTurn = useCallback(() => {
     void queryClient.invalidateQueries({ queryKey: trpc.chat.history.queryKey() });
