@@ -49,7 +49,8 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
   const ownsDatabase = !options.database;
   try {
     const engine = createChatEngine({ db: database.db, ...engineOptionsFromEnv(env), ...options.engineOptions });
-    const app = await buildApp(options, { engine, database, auth });
+    const shutdown = { started: false };
+    const app = await buildApp(options, { engine, database, auth, shutdown });
     if (auth.mode === 'dev') {
       app.log.warn(
         'DEV AUTH MODE: neither JWT_SECRET nor JWKS_URL is set, so POST /auth/dev-login signs in anyone as any ' +
@@ -62,6 +63,7 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
       start: () => app.listen({ port: env.PORT, host: env.HOST }),
       stop: () =>
         (stopping ??= (async () => {
+          shutdown.started = true;
           // Closing Fastify refuses new requests, closes WebSockets and waits for in-flight responses;
           // turns whose readers left are still running, so the engine drains after it.
           await app.close();
@@ -79,9 +81,10 @@ interface AppDeps {
   engine: ChatEngine;
   database: Database;
   auth: ReturnType<typeof authFromEnv>;
+  shutdown: { started: boolean };
 }
 
-async function buildApp(options: CreateServerOptions, { engine, database, auth }: AppDeps): Promise<FastifyInstance> {
+async function buildApp(options: CreateServerOptions, { engine, database, auth, shutdown }: AppDeps): Promise<FastifyInstance> {
   const { env } = options;
   const app = Fastify({
     logger: {
@@ -100,6 +103,9 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth }
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Fastify closes idle sockets only once, when closing starts; a reply finishing later would otherwise hold
+    // its kept-alive socket, and the shutdown, for the whole keep-alive timeout.
+    if (shutdown.started) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((error, request, reply) => {

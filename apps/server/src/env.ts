@@ -88,8 +88,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       {
         variable: 'JWT_SECRET',
         problem:
-          'authentication is not configured: set JWT_SECRET (HS256, e.g. the Supabase JWT secret) or JWKS_URL. ' +
-          'Dev sign-in is disabled when NODE_ENV=production, so the server refuses to start.',
+          'authentication is not configured: set JWT_SECRET or JWKS_URL (JWT_SECRET takes an HS256 secret such as ' +
+          "the Supabase project's JWT secret). Dev sign-in is disabled when NODE_ENV=production, so the server refuses to start.",
       },
     ]);
   }

@@ -29,7 +29,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        server.app.log.info('stopped cleanly');
+        process.exit(0);
+      },
       (error: unknown) => {
         server.app.log.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -25,7 +25,8 @@ export async function streamTurnAsSse(
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
+    // The socket belongs to this one stream: closing it afterwards lets a shutdown finish as soon as the stream does.
+    connection: 'close',
     // nginx buffers proxied responses unless told otherwise, which would hold every token back.
     'x-accel-buffering': 'no',
     'x-request-id': request.id,

@@ -14,6 +14,7 @@ export async function registerWebClient(app: FastifyInstance, distDir: string): 
   if (hasClient) {
     await app.register(fastifyStatic, {
       root: distDir,
+      cacheControl: false,
       // Vite fingerprints everything under assets/, so those can be cached forever; index.html never.
       setHeaders: (res, path) => {
         res.setHeader('cache-control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');

@@ -61,3 +61,27 @@ async function* textSource(text: string): AsyncGenerator<string> {
 export interface ErrorResponseBody {
   error: { code: string; message: string; details?: { field: string } };
 }
+
+/** Reads a streaming response piece by piece, so a test can act between the first bytes and the rest. */
+export class BodyReader {
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly decoder = new TextDecoder();
+
+  constructor(response: Response) {
+    if (!response.body) throw new Error('response has no body');
+    this.reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  }
+
+  async next(): Promise<string> {
+    const { value } = await this.reader.read();
+    return value ? this.decoder.decode(value, { stream: true }) : '';
+  }
+
+  async rest(): Promise<string> {
+    let text = '';
+    for (let chunk = await this.reader.read(); !chunk.done; chunk = await this.reader.read()) {
+      text += this.decoder.decode(chunk.value, { stream: true });
+    }
+    return text + this.decoder.decode();
+  }
+}

@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import { DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
+import { describe, expect, it } from 'vitest';
+import { engineOptionsFromEnv, EnvError, loadEnv } from './env';
+import { workspaceRoot } from './workspace-root';
+
+const SECRET = 'x'.repeat(32);
+
+function problemsOf(source: Record<string, string>): string[] {
+  try {
+    loadEnv(source);
+  } catch (error) {
+    if (error instanceof EnvError) return error.problems.map((p) => p.variable);
+    throw error;
+  }
+  throw new Error('loadEnv accepted the environment');
+}
+
+describe('loadEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = loadEnv({});
+    const root = workspaceRoot();
+    expect(env).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 8000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      OPENAI_MODEL: 'gpt-4o-mini',
+      SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
+      MAX_CONTEXT_TOKENS: 8000,
+      MAX_MESSAGE_CHARS: 8000,
+      BODY_LIMIT_BYTES: 65_536,
+      IFIXIT_API_URL: 'https://www.ifixit.com/api/2.0',
+      TOOL_TIMEOUT_MS: 8000,
+      MAX_TOOL_ROUNDS: 4,
+      DATA_DIR: join(root, '.data'),
+      WEB_DIST_DIR: join(root, 'apps', 'web', 'dist'),
+    });
+    expect(env.TOKEN_QUOTA).toBeUndefined();
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('finds the workspace root by its pnpm-workspace.yaml', () => {
+    expect(workspaceRoot()).toBe(join(import.meta.dirname, '..', '..', '..'));
+  });
+
+  it('binds all interfaces in production and loopback otherwise', () => {
+    expect(loadEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET }).HOST).toBe('0.0.0.0');
+    expect(loadEnv({ NODE_ENV: 'test' }).HOST).toBe('127.0.0.1');
+    expect(loadEnv({ HOST: '::' }).HOST).toBe('::');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadEnv({ PORT: '', OPENAI_API_KEY: '' })).toMatchObject({ PORT: 8000, OPENAI_API_KEY: undefined });
+  });
+
+  it('resolves relative DATA_DIR and WEB_DIST_DIR from the workspace root, keeps absolute ones', () => {
+    const env = loadEnv({ DATA_DIR: 'var/data', WEB_DIST_DIR: '/srv/web' });
+    expect(env.DATA_DIR).toBe(join(workspaceRoot(), 'var', 'data'));
+    expect(env.WEB_DIST_DIR).toBe('/srv/web');
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['OPENAI_BASE_URL', 'not a url'],
+    ['MAX_MESSAGE_CHARS', '0'],
+    ['MAX_CONTEXT_TOKENS', '-5'],
+    ['BODY_LIMIT_BYTES', '1.5'],
+    ['TOKEN_QUOTA', 'lots'],
+    ['TOOL_TIMEOUT_MS', '10'],
+    ['JWT_SECRET', 'short'],
+    ['JWKS_URL', 'ftp://keys.example.com'],
+  ])('names the variable when %s=%j is invalid', (variable, value) => {
+    expect(problemsOf({ [variable]: value })).toEqual([variable]);
+  });
+
+  it('reports every bad variable at once, in a message that names them', () => {
+    try {
+      loadEnv({ PORT: 'x', TOKEN_QUOTA: 'y' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(EnvError);
+      expect((error as Error).message).toMatch(/PORT: /);
+      expect((error as Error).message).toMatch(/TOKEN_QUOTA: /);
+    }
+  });
+
+  it('refuses production without JWT_SECRET or JWKS_URL', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['JWT_SECRET']);
+    expect(() => loadEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET or JWKS_URL/);
+    expect(() => loadEnv({ NODE_ENV: 'production', JWKS_URL: 'https://auth.example.com/jwks.json' })).not.toThrow();
+  });
+
+  it('never echoes a secret value in its message', () => {
+    expect(() => loadEnv({ JWT_SECRET: 'tiny-secret' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('tiny-secret') as string }) as Error);
+  });
+});
+
+describe('engineOptionsFromEnv', () => {
+  it('maps the environment onto the engine settings', () => {
+    const env = loadEnv({
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: 'http://localhost:11434/v1',
+      OPENAI_MODEL: 'llama3.1',
+      SYSTEM_PROMPT: 'Be brief.',
+      MAX_CONTEXT_TOKENS: '4000',
+      MAX_MESSAGE_CHARS: '500',
+      IFIXIT_API_URL: 'http://ifixit.test/api/2.0',
+      WEB_SEARCH_URL: 'http://searxng.test',
+      TOOL_TIMEOUT_MS: '2000',
+      MAX_TOOL_ROUNDS: '2',
+      TOKEN_QUOTA: '100000',
+    });
+    expect(engineOptionsFromEnv(env)).toEqual({
+      llm: { apiKey: 'sk-test', baseURL: 'http://localhost:11434/v1', model: 'llama3.1' },
+      systemPrompt: 'Be brief.',
+      maxContextTokens: 4000,
+      maxMessageChars: 500,
+      tools: {
+        ifixitApiUrl: 'http://ifixit.test/api/2.0',
+        webSearch: { provider: 'searxng', url: 'http://searxng.test' },
+        timeoutMs: 2000,
+        maxRounds: 2,
+        userAgent: expect.stringContaining('FixThread') as string,
+      },
+      tokenQuota: 100_000,
+    });
+  });
+
+  it('uses the offline responder when neither a key nor a base URL is set', () => {
+    expect(engineOptionsFromEnv(loadEnv({})).llm).toBeNull();
+    expect(engineOptionsFromEnv(loadEnv({})).tokenQuota).toBeNull();
+    expect(engineOptionsFromEnv(loadEnv({})).tools.webSearch).toBeNull();
+  });
+
+  it('configures a keyless local model from OPENAI_BASE_URL alone', () => {
+    expect(engineOptionsFromEnv(loadEnv({ OPENAI_BASE_URL: 'http://localhost:11434/v1' })).llm).toMatchObject({
+      baseURL: 'http://localhost:11434/v1',
+      model: 'gpt-4o-mini',
+    });
+  });
+
+  it('prefers Tavily when its key is set', () => {
+    const env = loadEnv({ TAVILY_API_KEY: 'tvly-1' });
+    expect(engineOptionsFromEnv(env).tools.webSearch).toEqual({ provider: 'tavily', apiKey: 'tvly-1', url: undefined });
+  });
+});

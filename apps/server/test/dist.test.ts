@@ -1,0 +1,156 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { openDatabase } from '@fixthread/core';
+import { conversations } from '@fixthread/core/schema';
+import { testDrivers, type TestDatabase } from '@fixthread/core/testing';
+import { startFakeIfixit, startFakeOpenAI, type FakeIfixit, type FakeOpenAI } from '@fixthread/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspaceRoot } from '../src/workspace-root';
+import { BodyReader, request } from './support/http';
+import { signToken, TEST_JWT_SECRET } from './support/tokens';
+
+const serverDir = join(import.meta.dirname, '..');
+const root = workspaceRoot();
+const SLOW_TEXT = Array.from({ length: 30 }, (_, i) => `part${i}`).join(' ');
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  logs: string[];
+  exited: Promise<number | null>;
+}
+
+/** `pnpm start` runs the bundle from the repository root; so does this. */
+function startBundle(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['apps/server/dist/main.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      logs.push(line);
+      const url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+      if (url) resolve({ child, url, logs, exited });
+    });
+    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`)));
+  });
+}
+
+function runToExit(command: string[], env: Record<string, string>, cwd = root) {
+  try {
+    const stdout = execFileSync(process.execPath, command, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+    return { code: 0, stdout: stdout.toString(), stderr: '' };
+  } catch (error) {
+    const failed = error as { status: number; stdout: Buffer; stderr: Buffer };
+    return { code: failed.status, stdout: failed.stdout.toString(), stderr: failed.stderr.toString() };
+  }
+}
+
+beforeAll(() => {
+  execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'pipe' });
+});
+
+describe('the production bundle refuses a bad configuration', () => {
+  it('exits 1 without JWT_SECRET or JWKS_URL in production, saying why', () => {
+    const result = runToExit(['apps/server/dist/main.js'], { NODE_ENV: 'production' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('JWT_SECRET or JWKS_URL');
+    expect(result.stderr).toContain('not started');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('exits 1 naming the variable when a value is invalid', () => {
+    const result = runToExit(['apps/server/dist/main.js'], { NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, PORT: 'abc' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^\s+PORT: /m);
+  });
+});
+
+describe('pnpm db:migrate', () => {
+  it('migrates the configured PGlite database and exits', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fixthread-migrate-'));
+    try {
+      const result = runToExit(['--import', 'tsx', 'src/scripts/migrate.ts'], { DATA_DIR: dataDir }, serverDir);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Migrations applied (pglite at ${join(dataDir, 'pglite')})`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(testDrivers())('the production bundle on $name', (driver) => {
+  let openai: FakeOpenAI;
+  let ifixit: FakeIfixit;
+  let dataDir: string;
+  let postgres: TestDatabase | undefined;
+  let server: Started;
+
+  beforeAll(async () => {
+    openai = await startFakeOpenAI({ defaultReply: { text: SLOW_TEXT, delayMsBetweenChunks: 25 } });
+    ifixit = await startFakeIfixit();
+    dataDir = mkdtempSync(join(tmpdir(), 'fixthread-dist-'));
+    mkdirSync(join(dataDir, 'web'));
+    writeFileSync(join(dataDir, 'web', 'index.html'), '<!doctype html><title>FixThread</title>');
+    postgres = driver.name === 'postgres' ? await driver.open() : undefined;
+    server = await startBundle({
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      JWT_SECRET: TEST_JWT_SECRET,
+      DATA_DIR: dataDir,
+      WEB_DIST_DIR: join(dataDir, 'web'),
+      OPENAI_API_KEY: 'test-key',
+      OPENAI_BASE_URL: openai.baseURL,
+      IFIXIT_API_URL: ifixit.apiUrl,
+      ...(postgres?.url ? { DATABASE_URL: postgres.url } : {}),
+    });
+  });
+  afterAll(async () => {
+    server.child.kill('SIGKILL');
+    await Promise.all([openai.close(), ifixit.close()]);
+    await postgres?.[Symbol.asyncDispose]();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('migrates at start, reports its database, and serves the web client', async () => {
+    expect((await request(`${server.url}/health`)).body).toEqual({ status: 'ok', database: driver.name });
+    const page = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
+    expect(await page.text()).toContain('<title>FixThread</title>');
+  });
+
+  it('on SIGTERM finishes the reply in flight, saves it, and exits 0', async () => {
+    const response = await fetch(`${server.url}/chat/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await signToken('deploy-user')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'finish this before you go' }),
+    });
+    const reader = new BodyReader(response);
+    const first = await reader.next();
+    expect(first).toMatch(/^data: /);
+
+    server.child.kill('SIGTERM');
+    const body = first + (await reader.rest());
+    expect(await server.exited).toBe(0);
+    expect(body).toContain('"type":"done"');
+    expect(server.logs.join('\n')).toContain('stopped cleanly');
+
+    const database = postgres ?? (await openDatabase({ pgliteDir: join(dataDir, 'pglite') }));
+    try {
+      const rows = await database.db.select().from(conversations);
+      expect(rows.filter((r) => r.userId === 'deploy-user').map((r) => [r.role, r.content])).toEqual([
+        ['user', 'finish this before you go'],
+        ['assistant', SLOW_TEXT],
+      ]);
+    } finally {
+      if (!postgres) await database.close();
+    }
+  });
+});
