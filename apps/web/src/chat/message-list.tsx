@@ -39,7 +39,7 @@ export function MessageList({ conversation, turn, loading, onPickSuggestion, onR
         {turn?.phase === 'failed' && turn.error && <TurnError error={turn.error} onRetry={onRetry} onDismiss={onDismiss} />}
       </div>
       {hasUnseen && (
-        <button type="button" className="jump-to-latest" onClick={() => scrollToBottom('smooth')}>
+        <button type="button" className="jump-to-latest" onClick={scrollToBottom}>
           <span aria-hidden="true">↓</span> Latest
         </button>
       )}

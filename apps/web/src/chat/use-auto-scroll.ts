@@ -12,12 +12,13 @@ export function useAutoScroll<T extends HTMLElement>(contentSignature: unknown, 
   const pinned = useRef(true);
   const [hasUnseen, setHasUnseen] = useState(false);
 
-  const scrollToBottom = useCallback((behavior: ScrollBehavior = 'auto') => {
+  // Instant on purpose: the scroll events of a smooth scroll would read as the user scrolling away mid-way.
+  const scrollToBottom = useCallback(() => {
     const element = ref.current;
     if (!element) return;
     pinned.current = true;
     setHasUnseen(false);
-    element.scrollTo({ top: element.scrollHeight, behavior });
+    element.scrollTop = element.scrollHeight;
   }, []);
 
   const onScroll = useCallback(() => {
