@@ -4,6 +4,7 @@ export { threadIdFor } from './store/thread-id';
 export { addUsage, totalTokens } from './store/usage';
 export {
   appendUserMessage,
+  unansweredQuestion,
   appendAssistantMessage,
   history,
   clearThread,

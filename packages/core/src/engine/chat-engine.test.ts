@@ -156,6 +156,22 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'user', 'assistant']);
   });
 
+  it('answers a re-sent question that never got a reply instead of storing it twice', async () => {
+    await using fx = await startEngineFixture(database);
+    const user = newUser();
+    fx.openai.enqueue({ error: { status: 503 } }, { text: 'answered on retry' }, { text: 'answered again' });
+    await expect(fx.engine.send(user, 'why is it beeping?')).rejects.toBeInstanceOf(UpstreamUnavailable);
+    await fx.engine.send(user, 'why is it beeping?');
+    expect((await rowsOf(user)).map((r) => [r.role, r.content])).toEqual([
+      ['user', 'why is it beeping?'],
+      ['assistant', 'answered on retry'],
+    ]);
+    expect(fx.openai.requests[1]!.body.messages.filter((m) => m.role === 'user')).toHaveLength(1);
+    // Once answered, the same words are a new question.
+    await fx.engine.send(user, 'why is it beeping?');
+    expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+  });
+
   it('treats a connection dropped mid-stream as an outage with no reply stored', async () => {
     await using fx = await startEngineFixture(database);
     const user = newUser();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { QuotaExceeded, ValidationError } from '../errors';
-import { clearThread, history, stats, appendUserMessage } from '../store/messages';
+import { appendUserMessage, clearThread, history, stats, unansweredQuestion } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
 import { totalTokens } from '../store/usage';
 import type { ChatEngineOptions } from './options';
@@ -54,7 +54,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       if (options.tokenQuota !== null && (await totalTokens(db, userId)) >= options.tokenQuota) {
         throw new QuotaExceeded(`Token quota of ${options.tokenQuota} exhausted`);
       }
-      userMessageId = (await appendUserMessage(db, userId, text)).id;
+      const question = (await unansweredQuestion(db, userId, text)) ?? (await appendUserMessage(db, userId, text));
+      userMessageId = question.id;
     } catch (error) {
       release();
       throw error;

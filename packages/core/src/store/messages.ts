@@ -35,6 +35,16 @@ export async function appendUserMessage(db: Db, userId: string, content: string)
   return toStored(row);
 }
 
+/**
+ * The thread's newest message when it is this same question still waiting for a reply: the turn that stored
+ * it failed or the process died. Re-sending it then answers it instead of storing it twice.
+ */
+export async function unansweredQuestion(db: Db, userId: string, content: string): Promise<StoredMessage | undefined> {
+  const [last] = await prepared(db).latestMessages.execute({ threadId: threadIdFor(userId), limit: 1 });
+  if (last?.role !== 'user' || last.content !== content) return undefined;
+  return toStored(last);
+}
+
 export interface ToolCallRecord {
   name: string;
   arguments: unknown;
