@@ -30,8 +30,7 @@ export function eventId(turn: Turn, index: number): string {
 }
 
 export function parseEventId(id: string): { turnId: string; index: number } | undefined {
-  const separator = id.lastIndexOf(':');
-  const index = Number(id.slice(separator + 1));
-  if (separator <= 0 || !Number.isInteger(index) || index < 0) return undefined;
-  return { turnId: id.slice(0, separator), index };
+  const match = /^(.+):(\d{1,9})$/.exec(id);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { turnId: match[1], index: Number(match[2]) };
 }
