@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyWebsocket from '@fastify/websocket';
-import {
-  createChatEngine,
-  openDatabase,
-  type ChatEngine,
-  type ChatEngineOptions,
-  type Database,
-} from '@fixthread/core';
+import { createChatEngine, openDatabase, type ChatEngine, type Database } from '@fixthread/core';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -25,8 +19,6 @@ export interface CreateServerOptions {
   env: Env;
   /** An already-open, migrated database (tests). The caller keeps ownership: `stop()` leaves it open. */
   database?: Database;
-  /** Overrides on top of the env-derived engine settings (tests: retries, offline pacing). */
-  engineOptions?: Partial<Omit<ChatEngineOptions, 'db'>>;
   /** Where JSON log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream;
   sseKeepAliveMs?: number;
@@ -48,7 +40,7 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
   const database = options.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, pgliteDir: pgliteDir(env) }));
   const ownsDatabase = !options.database;
   try {
-    const engine = createChatEngine({ db: database.db, ...engineOptionsFromEnv(env), ...options.engineOptions });
+    const engine = createChatEngine({ db: database.db, ...engineOptionsFromEnv(env) });
     const shutdown = { started: false };
     const app = await buildApp(options, { engine, database, auth, shutdown });
     if (auth.mode === 'dev') {

@@ -71,7 +71,6 @@ export function publicErrorOf(error: TRPCError): PublicError {
 }
 
 export const createTRPCRouter = t.router;
-export const publicProcedure = t.procedure;
 
 /** Handlers behind this see `ctx.userId` and never re-check it. */
 export const protectedProcedure = t.procedure.use(({ ctx, next }) => {

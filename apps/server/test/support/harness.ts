@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChatEngineOptions } from '@fixthread/core';
 import type { TestDatabase, TestDriver } from '@fixthread/core/testing';
 import { conversations, userUsage } from '@fixthread/core/schema';
 import { startFakeIfixit, startFakeOpenAI, type FakeIfixit, type FakeOpenAI } from '@fixthread/testing';
@@ -14,7 +13,6 @@ export const FAKE_REPLY = 'Power the phone off, then warm the screen edges befor
 
 export interface HarnessOptions {
   env?: Record<string, string | undefined>;
-  engineOptions?: Partial<Omit<ChatEngineOptions, 'db'>>;
   logStream?: DestinationStream;
   sseKeepAliveMs?: number;
   /** Reuse a database (restart tests); otherwise the driver opens a fresh one that close() drops. */
@@ -61,7 +59,6 @@ export async function startHarness(driver: TestDriver, options: HarnessOptions =
   const server = await createServer({
     env,
     database,
-    engineOptions: options.engineOptions,
     logStream: options.logStream,
     sseKeepAliveMs: options.sseKeepAliveMs,
   });
