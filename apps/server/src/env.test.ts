@@ -106,6 +106,8 @@ describe('engineOptionsFromEnv', () => {
       OPENAI_API_KEY: 'sk-test',
       OPENAI_BASE_URL: 'http://localhost:11434/v1',
       OPENAI_MODEL: 'llama3.1',
+      OPENAI_MAX_RETRIES: '0',
+      OPENAI_TIMEOUT_MS: '5000',
       SYSTEM_PROMPT: 'Be brief.',
       MAX_CONTEXT_TOKENS: '4000',
       MAX_MESSAGE_CHARS: '500',
@@ -116,7 +118,7 @@ describe('engineOptionsFromEnv', () => {
       TOKEN_QUOTA: '100000',
     });
     expect(engineOptionsFromEnv(env)).toEqual({
-      llm: { apiKey: 'sk-test', baseURL: 'http://localhost:11434/v1', model: 'llama3.1' },
+      llm: { apiKey: 'sk-test', baseURL: 'http://localhost:11434/v1', model: 'llama3.1', maxRetries: 0, timeoutMs: 5000 },
       systemPrompt: 'Be brief.',
       maxContextTokens: 4000,
       maxMessageChars: 500,

@@ -32,6 +32,9 @@ const schema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: httpUrl.optional(),
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** The SDK's own retries (429, 5xx, dropped connections) before a turn fails with 503. */
+  OPENAI_MAX_RETRIES: integer(0, 10).default(2),
+  OPENAI_TIMEOUT_MS: integer(1000).default(60_000),
   SYSTEM_PROMPT: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
   MAX_CONTEXT_TOKENS: integer(256).default(8000),
   MAX_MESSAGE_CHARS: integer(1).default(8000),
@@ -110,7 +113,13 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
 export function engineOptionsFromEnv(env: Env): Omit<ChatEngineOptions, 'db'> {
   const llm =
     env.OPENAI_API_KEY || env.OPENAI_BASE_URL
-      ? { apiKey: env.OPENAI_API_KEY ?? 'unused', baseURL: env.OPENAI_BASE_URL, model: env.OPENAI_MODEL }
+      ? {
+          apiKey: env.OPENAI_API_KEY ?? 'unused',
+          baseURL: env.OPENAI_BASE_URL,
+          model: env.OPENAI_MODEL,
+          maxRetries: env.OPENAI_MAX_RETRIES,
+          timeoutMs: env.OPENAI_TIMEOUT_MS,
+        }
       : null;
   return {
     llm,

@@ -51,6 +51,8 @@ export async function startHarness(driver: TestDriver, options: HarnessOptions =
     JWT_SECRET: TEST_JWT_SECRET,
     OPENAI_API_KEY: 'test-key',
     OPENAI_BASE_URL: openai.baseURL,
+    // One scripted fake reply per request: the SDK's retries would consume the next one.
+    OPENAI_MAX_RETRIES: '0',
     IFIXIT_API_URL: ifixit.apiUrl,
     DATA_DIR: dataDir,
     WEB_DIST_DIR: join(dataDir, 'no-web-client'),

@@ -34,16 +34,13 @@ export async function startAppServer(): Promise<AppServer> {
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
     OPENAI_API_KEY: 'e2e-key',
     OPENAI_BASE_URL: openai.baseURL,
+    // No SDK retries: an outage reaches the browser at once instead of after back-off.
+    OPENAI_MAX_RETRIES: '0',
     IFIXIT_API_URL: ifixit.apiUrl,
     DATA_DIR: dataDir,
     WEB_DIST_DIR: WEB_DIST,
   });
-  const server = await createServer({
-    env,
-    database,
-    // No SDK retries: an outage reaches the browser at once instead of after back-off.
-    engineOptions: { llm: { apiKey: 'e2e-key', baseURL: openai.baseURL, model: env.OPENAI_MODEL, maxRetries: 0 } },
-  });
+  const server = await createServer({ env, database });
   const url = await server.start();
   return {
     url,
