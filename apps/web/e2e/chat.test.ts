@@ -106,6 +106,16 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     expect(await chat.stat('start').textContent()).not.toBe('—');
   });
 
+  test('stats count the question while its answer is still streaming', async () => {
+    const chat = await signedIn('stats-live');
+    await chat.send(`${SLOW_MARKER} My blender smells of smoke`);
+    await expect.poll(() => chat.stat('messages').textContent()).toBe('1');
+    expect(await chat.page.locator('article.streaming').count()).toBe(1);
+    await chat.page.getByRole('button', { name: 'Stop' }).click();
+    await chat.waitForAnswerCount(1);
+    await expect.poll(() => chat.stat('messages').textContent()).toBe('2');
+  });
+
   test('stop mid-stream leaves a stopped partial answer', async () => {
     const chat = await signedIn('linus');
     await chat.send(`${SLOW_MARKER} How do I rebuild a carburettor?`);

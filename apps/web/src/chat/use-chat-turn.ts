@@ -29,6 +29,8 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
   // which can be before React has rendered the previous update.
   const turnRef = useRef<ChatTurn | null>(null);
   const textRef = useRef('');
+  // The first event means the question is stored, so the stats panel can count it without waiting for the answer.
+  const questionCountedRef = useRef(false);
 
   const setTurn = useCallback((next: ChatTurn | null | ((current: ChatTurn | null) => ChatTurn | null)) => {
     turnRef.current = typeof next === 'function' ? next(turnRef.current) : next;
@@ -57,6 +59,10 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
   };
 
   const onData = ({ data: event }: StreamEnvelope) => {
+    if (!questionCountedRef.current) {
+      questionCountedRef.current = true;
+      void queryClient.invalidateQueries({ queryKey: trpc.chat.sessions.queryKey() });
+    }
     if (event.type === 'done') return finish(event);
     if (event.type === 'status') return setTurn((t) => t && { ...t, status: event.content });
     textRef.current += event.content;
@@ -79,6 +85,7 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
 
   const start = (message: string, afterId: number) => {
     textRef.current = '';
+    questionCountedRef.current = false;
     setTurn({ message, afterId, text: '', status: null, phase: 'streaming', error: null });
   };
 
