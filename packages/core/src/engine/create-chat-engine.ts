@@ -121,6 +121,10 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
     stats: (userId) => stats(db, userId),
 
+    stopAll() {
+      for (const { controller } of active.values()) controller.abort();
+    },
+
     async drain() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },

@@ -67,4 +67,6 @@ export interface ChatEngine {
   stats(userId: string): Promise<ThreadStats>;
   /** Waits until in-flight turns have finished and been saved (graceful shutdown). */
   drain(): Promise<void>;
+  /** Stops every in-flight turn, so each saves its partial answer marked stopped (shutdown deadline). */
+  stopAll(): void;
 }
