@@ -39,6 +39,8 @@ export class UpstreamUnavailable extends DomainError {
   constructor(
     message = 'The language model is unavailable right now. Please try again.',
     options?: { cause?: unknown },
+    /** Tokens the failed call had already consumed (estimated; 0 when nothing streamed), still charged. */
+    readonly spentTokens = 0,
   ) {
     super(message, options);
     this.name = 'UpstreamUnavailable';

@@ -21,7 +21,6 @@ export { openDatabase, migrationsDir, type Database, type Db, type Driver } from
 export type { Source } from './db/schema';
 export { createChatEngine, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX } from './engine/create-chat-engine';
 export { validateMessage } from './engine/validate-message';
-export { OFFLINE_REPLY } from './engine/offline-responder';
 export {
   DEFAULT_SYSTEM_PROMPT,
   type ChatEngineOptions,

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversations, toolCalls, userUsage } from '../db/schema';
@@ -180,6 +182,89 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user']);
   });
 
+  it('fails a stream that stalls between chunks after the idle timeout instead of holding the user forever', async () => {
+    await using fx = await startEngineFixture(database, { llmTimeoutMs: 300 });
+    const user = newUser();
+    fx.openai.enqueue({ text: 'first words then silence for a long time', chunkSize: 6, delayMsBetweenChunks: 5000 });
+    const started = Date.now();
+    await expect(fx.engine.send(user, 'stall')).rejects.toBeInstanceOf(UpstreamUnavailable);
+    expect(Date.now() - started).toBeLessThan(4000);
+    fx.openai.enqueue({ text: 'next turn works' });
+    await expect(fx.engine.send(user, 'again')).resolves.toMatchObject({ response: 'next turn works' });
+  });
+
+  it('does not save a stream that closed without a finish reason as a complete answer', async () => {
+    const cutOff = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (content: string) =>
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+      res.end(chunk('First remove') + chunk(' the'));
+    });
+    await new Promise<void>((resolve) => cutOff.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = cutOff.address() as AddressInfo;
+      await using fx = await startEngineFixture(database, { llmBaseURL: `http://127.0.0.1:${port}/v1` });
+      const user = newUser();
+      await expect(fx.engine.send(user, 'cut me off')).rejects.toBeInstanceOf(UpstreamUnavailable);
+      expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user']);
+    } finally {
+      cutOff.close();
+    }
+  });
+
+  it('charges the rounds that completed before a later round failed (usage drift)', async () => {
+    await using fx = await startEngineFixture(database, { tokenQuota: 1000 });
+    const user = newUser();
+    fx.openai.enqueue(
+      { toolCalls: [{ name: 'search_ifixit_guides', arguments: '{"query":"x"}' }], usage: { prompt_tokens: 1500, completion_tokens: 20 } },
+      { error: { status: 500 } },
+    );
+    await expect(fx.engine.send(user, 'expensive')).rejects.toBeInstanceOf(UpstreamUnavailable);
+    expect(await usageOf(user)).toBe(1520);
+    await expect(fx.engine.startTurn(user, 'over quota now')).rejects.toBeInstanceOf(QuotaExceeded);
+  });
+
+  it('joins the turn already answering the same question instead of asking twice (reconnect before first event)', async () => {
+    await using fx = await startEngineFixture(database);
+    const user = newUser();
+    fx.openai.enqueue({ hangMs: 300, then: { text: 'only once' } }, { text: 'should not be used' });
+    const first = await fx.engine.startTurn(user, 'is it the fuse?');
+    const again = await fx.engine.startTurn(user, 'is it the fuse?');
+    expect(again.id).toBe(first.id);
+    const replay = await collect(again.events());
+    expect(replay.filter((e) => e.type === 'token').map((e) => e.content).join('')).toBe('only once');
+    expect(fx.openai.requests).toHaveLength(1);
+    expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('stop() reaches a turn that is still queued, and clear() leaves nothing behind it', async () => {
+    await using fx = await startEngineFixture(database);
+    const user = newUser();
+    fx.openai.setDefaultReply({ text: 'slow answer that takes a while to stream', chunkSize: 4, delayMsBetweenChunks: 30 });
+    const running = fx.engine.startTurn(user, 'first');
+    const queued = fx.engine.startTurn(user, 'second');
+    expect(fx.engine.stop(user)).toBe(true);
+    expect((await (await running).done).stopped).toBe(true);
+    expect((await (await queued).done).stopped).toBe(true);
+    const third = fx.engine.startTurn(user, 'third');
+    await fx.engine.clear(user);
+    await (await third).done;
+    expect(await rowsOf(user)).toEqual([]);
+  });
+
+  it('leaves an answer stopped before its first token out of the next prompt', async () => {
+    await using fx = await startEngineFixture(database);
+    const user = newUser();
+    fx.openai.enqueue({ hangMs: 2000, then: { text: 'never seen' } }, { text: 'second answer' });
+    const turn = await fx.engine.startTurn(user, 'first question');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    fx.engine.stop(user);
+    await turn.done;
+    await fx.engine.send(user, 'second question');
+    const prompt = fx.openai.requests.at(-1)!.body.messages;
+    expect(prompt.map((m) => m.role)).toEqual(['system', 'user', 'user']);
+  });
+
   it('finishes and saves the reply when the reader walks away mid-stream', async () => {
     await using fx = await startEngineFixture(database);
     const user = newUser();
@@ -250,6 +335,15 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     expect(Date.now() - started).toBeLessThan(4000);
     const toolMessage = fx.openai.requests[1]!.body.messages.find((m) => m.role === 'tool');
     expect(String(toolMessage?.content)).toMatch(/timed out/);
+  });
+
+  it('refuses a search query of only dots, which would walk up the iFixit API path', async () => {
+    await using fx = await startEngineFixture(database);
+    fx.openai.enqueue({ toolCalls: [{ name: 'search_ifixit_guides', arguments: '{"query":".."}' }] }, { text: 'ok' });
+    await fx.engine.send(newUser(), 'dots');
+    expect(fx.ifixit.requests).toHaveLength(0);
+    const toolMessage = fx.openai.requests[1]!.body.messages.find((m) => m.role === 'tool');
+    expect(String(toolMessage?.content)).toMatch(/failed/);
   });
 
   it('caps tool rounds and then asks for an answer without tools', async () => {

@@ -5,7 +5,7 @@ import { appendUserMessage, clearThread, history, stats, unansweredQuestion } fr
 import { threadIdFor } from '../store/thread-id';
 import { totalTokens } from '../store/usage';
 import type { ChatEngineOptions } from './options';
-import { runTurn, type TurnDependencies } from './run-turn';
+import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
 import { createToolbox } from './tools/toolbox';
 import { TurnLog } from './turn-log';
 import type { ChatEngine, Turn } from './types';
@@ -14,30 +14,36 @@ import { validateMessage } from './validate-message';
 
 export const HISTORY_LIMIT_MAX = 200;
 export const HISTORY_LIMIT_DEFAULT = 50;
+const DEFAULT_LLM_TIMEOUT_MS = 60_000;
 
 export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const { db } = options;
+  const toolbox = createToolbox(options.tools);
+  const llm = options.llm;
   const deps: TurnDependencies = {
     db,
-    llm: options.llm
+    llm: llm
       ? {
-          model: options.llm.model,
+          model: llm.model,
+          idleTimeoutMs: llm.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS,
           client: new OpenAI({
-            apiKey: options.llm.apiKey,
-            baseURL: options.llm.baseURL,
-            maxRetries: options.llm.maxRetries ?? 2,
-            timeout: options.llm.timeoutMs ?? 60_000,
+            apiKey: llm.apiKey,
+            baseURL: llm.baseURL,
+            maxRetries: llm.maxRetries ?? 2,
+            timeout: llm.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS,
           }),
         }
       : null,
-    toolbox: createToolbox(options.tools),
+    toolbox,
     maxToolRounds: options.tools.maxRounds,
     systemPrompt: options.systemPrompt,
+    fixedPromptTokens: fixedPromptTokens(options.systemPrompt, toolbox, llm !== null),
     maxContextTokens: options.maxContextTokens,
     offlineTokenDelayMs: options.offlineTokenDelayMs ?? 12,
   };
   const locks = new UserLocks();
-  const active = new Map<string, { turn: Turn; controller: AbortController }>();
+  /** Every turn of a user from the moment it is asked for, queued or running, so stop() and clear() reach it. */
+  const turnsByUser = new Map<string, Set<PendingTurn>>();
   const pending = new Set<Promise<unknown>>();
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -46,38 +52,69 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     return work;
   }
 
+  function turnsOf(userId: string): Set<PendingTurn> {
+    let turns = turnsByUser.get(userId);
+    if (!turns) turnsByUser.set(userId, (turns = new Set()));
+    return turns;
+  }
+
+  function forget(userId: string, entry: PendingTurn): void {
+    const turns = turnsByUser.get(userId);
+    turns?.delete(entry);
+    if (turns?.size === 0) turnsByUser.delete(userId);
+  }
+
   async function startTurn(userId: string, message: string): Promise<Turn> {
     const text = validateMessage(message, options.maxMessageChars);
-    const release = await track(locks.acquire(userId));
+    // The same question re-sent while it is being answered (a client that reconnected before its first
+    // event, a double submit) joins that turn instead of asking twice.
+    for (const entry of turnsByUser.get(userId) ?? []) {
+      if (entry.message === text && !entry.controller.signal.aborted && !entry.log?.isFinished) return entry.turn;
+    }
+    const entry: PendingTurn = { message: text, controller: new AbortController(), turn: undefined! };
+    entry.turn = track(beginTurn(userId, entry));
+    turnsOf(userId).add(entry);
+    // A turn that never starts (quota, database down) must not linger as joinable.
+    entry.turn.catch(() => forget(userId, entry));
+    return entry.turn;
+  }
+
+  async function beginTurn(userId: string, entry: PendingTurn): Promise<Turn> {
+    const release = await locks.acquire(userId);
     let userMessageId: number;
     try {
       if (options.tokenQuota !== null && (await totalTokens(db, userId)) >= options.tokenQuota) {
         throw new QuotaExceeded(`Token quota of ${options.tokenQuota} exhausted`);
       }
-      const question = (await unansweredQuestion(db, userId, text)) ?? (await appendUserMessage(db, userId, text));
+      const question =
+        (await unansweredQuestion(db, userId, entry.message)) ?? (await appendUserMessage(db, userId, entry.message));
       userMessageId = question.id;
     } catch (error) {
       release();
       throw error;
     }
-    const controller = new AbortController();
     const log = new TurnLog();
-    const turn: Turn = {
+    entry.log = log;
+    void track(
+      runTurn(deps, userId, log, entry.controller.signal).finally(() => {
+        forget(userId, entry);
+        release();
+      }),
+    );
+    return {
       id: randomUUID(),
       threadId: threadIdFor(userId),
       userMessageId,
       events: (signal) => log.read(signal),
       done: log.done,
-      stop: () => controller.abort(),
+      stop: () => entry.controller.abort(),
     };
-    active.set(userId, { turn, controller });
-    void track(
-      runTurn(deps, userId, log, controller.signal).finally(() => {
-        active.delete(userId);
-        release();
-      }),
-    );
-    return turn;
+  }
+
+  function stopAllOf(userId: string): boolean {
+    const turns = turnsByUser.get(userId);
+    for (const entry of turns ?? []) entry.controller.abort();
+    return (turns?.size ?? 0) > 0;
   }
 
   return {
@@ -92,12 +129,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       return { response, thread_id: turn.threadId };
     },
 
-    stop(userId) {
-      const current = active.get(userId);
-      if (!current) return false;
-      current.turn.stop();
-      return true;
-    },
+    stop: stopAllOf,
 
     async history(userId, { limit = HISTORY_LIMIT_DEFAULT } = {}) {
       if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
@@ -108,8 +140,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     },
 
     async clear(userId) {
-      // A reply still streaming would land after the delete; stop it and clear once it has been saved.
-      active.get(userId)?.turn.stop();
+      // Replies still streaming or queued would land after the delete; stop them and clear once they are saved.
+      stopAllOf(userId);
       const release = await locks.acquire(userId);
       try {
         await clearThread(db, userId);
@@ -122,11 +154,19 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     stats: (userId) => stats(db, userId),
 
     stopAll() {
-      for (const { controller } of active.values()) controller.abort();
+      for (const userId of turnsByUser.keys()) stopAllOf(userId);
     },
 
     async drain() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+interface PendingTurn {
+  message: string;
+  controller: AbortController;
+  turn: Promise<Turn>;
+  /** Set once the turn is running; until then it is queued behind the user's previous turn. */
+  log?: TurnLog;
 }

@@ -4,6 +4,8 @@ import type { Source } from '../db/schema';
 import { loadContext } from '../store/context';
 import { appendAssistantMessage, type ToolCallRecord } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
+import { UpstreamUnavailable } from '../errors';
+import { addUsage } from '../store/usage';
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../tokens';
 import type { ChatMessage } from './llm/chat-message';
 import { estimateTokens, streamCompletion, TurnAborted } from './llm/stream-completion';
@@ -11,12 +13,20 @@ import { streamOfflineReply } from './offline-responder';
 import type { Toolbox } from './tools/toolbox';
 import type { TurnLog } from './turn-log';
 
+export interface ModelClient {
+  client: OpenAI;
+  model: string;
+  idleTimeoutMs: number;
+}
+
 export interface TurnDependencies {
   db: Db;
-  llm: { client: OpenAI; model: string } | null;
+  llm: ModelClient | null;
   toolbox: Toolbox;
   maxToolRounds: number;
   systemPrompt: string;
+  /** Tokens of the system prompt and tool definitions: fixed for the engine's life, so counted once. */
+  fixedPromptTokens: number;
   maxContextTokens: number;
   offlineTokenDelayMs: number;
 }
@@ -34,11 +44,12 @@ interface Reply {
  * usage saved together. Errors go to the log as typed errors; nothing is saved for a failed reply.
  */
 export async function runTurn(deps: TurnDependencies, userId: string, log: TurnLog, signal: AbortSignal): Promise<void> {
+  const spent = { tokens: 0 };
   try {
     const messages = await buildPrompt(deps, userId);
     const onToken = (content: string) => log.push({ type: 'token', content });
     const reply = deps.llm
-      ? await replyWithModel(deps, deps.llm, messages, onToken, log, signal)
+      ? await replyWithModel(deps, deps.llm, messages, onToken, log, signal, spent)
       : await replyOffline(deps, messages, onToken, signal);
     const stored = await appendAssistantMessage(deps.db, userId, {
       content: reply.content,
@@ -56,26 +67,45 @@ export async function runTurn(deps: TurnDependencies, userId: string, log: TurnL
       stopped: reply.finishReason === 'stopped',
     });
   } catch (error) {
+    await chargeFailedTurn(deps.db, userId, spent.tokens + (error instanceof UpstreamUnavailable ? error.spentTokens : 0));
     log.fail(error);
   }
 }
 
-async function buildPrompt(deps: TurnDependencies, userId: string): Promise<ChatMessage[]> {
-  const fixed =
-    countTokens(deps.systemPrompt) +
+/** Rounds that completed before a failure were billed by the provider, so they count even without a reply. */
+async function chargeFailedTurn(db: Db, userId: string, tokens: number): Promise<void> {
+  if (tokens <= 0) return;
+  try {
+    await addUsage(db, userId, tokens);
+  } catch {
+    // The turn already failed with a more useful error; an unrecorded charge is in the user's favour.
+  }
+}
+
+export function fixedPromptTokens(systemPrompt: string, toolbox: Toolbox, withTools: boolean): number {
+  return (
+    countTokens(systemPrompt) +
     MESSAGE_OVERHEAD_TOKENS +
-    (deps.llm ? countTokens(JSON.stringify(deps.toolbox.definitions)) : 0);
-  const history = await loadContext(deps.db, userId, { maxTokens: Math.max(deps.maxContextTokens - fixed, 1) });
-  return [{ role: 'system', content: deps.systemPrompt }, ...history];
+    (withTools ? countTokens(JSON.stringify(toolbox.definitions)) : 0)
+  );
+}
+
+async function buildPrompt(deps: TurnDependencies, userId: string): Promise<ChatMessage[]> {
+  const budget = Math.max(deps.maxContextTokens - deps.fixedPromptTokens, 1);
+  const history = await loadContext(deps.db, userId, { maxTokens: budget });
+  // A reply stopped before its first token is stored empty; it tells the model nothing.
+  const meaningful = history.filter((message) => message.content !== '');
+  return [{ role: 'system', content: deps.systemPrompt }, ...meaningful];
 }
 
 async function replyWithModel(
   deps: TurnDependencies,
-  llm: { client: OpenAI; model: string },
+  llm: ModelClient,
   messages: ChatMessage[],
   onToken: (content: string) => void,
   log: TurnLog,
   signal: AbortSignal,
+  spent: { tokens: number },
 ): Promise<Reply> {
   const reply: Reply = { content: '', tokens: 0, estimated: false, finishReason: 'stop', toolCalls: [] };
   let roundText = '';
@@ -95,10 +125,17 @@ async function replyWithModel(
       const offerTools = round < deps.maxToolRounds;
       const result = await streamCompletion(
         llm.client,
-        { model: llm.model, messages, tools: offerTools ? deps.toolbox.definitions : [], signal },
+        {
+          model: llm.model,
+          messages,
+          tools: offerTools ? deps.toolbox.definitions : [],
+          signal,
+          idleTimeoutMs: llm.idleTimeoutMs,
+        },
         streamToken,
       );
       reply.tokens += result.usage.totalTokens;
+      spent.tokens = reply.tokens;
       reply.estimated ||= result.usage.estimated;
       reply.finishReason = result.finishReason;
       if (result.toolCalls.length === 0 || !offerTools) break;

@@ -8,6 +8,11 @@ export class TurnLog {
   private readonly events: TurnEvent[] = [];
   private failure: { error: unknown } | undefined;
   private finished = false;
+
+  /** True once `done` or a failure was recorded, synchronously with it. */
+  get isFinished(): boolean {
+    return this.finished;
+  }
   private wake: (() => void) | undefined;
   private changed: Promise<void>;
   readonly done: Promise<DoneEvent>;
@@ -44,12 +49,23 @@ export class TurnLog {
 
   async *read(signal?: AbortSignal): AsyncGenerator<TurnEvent> {
     let next = 0;
-    const abort = signal ? aborted(signal) : undefined;
-    for (;;) {
-      while (next < this.events.length) yield this.events[next++]!;
-      if (this.failure) throw this.failure.error;
-      if (this.finished || signal?.aborted) return;
-      await (abort ? Promise.race([this.changed, abort]) : this.changed);
+    // One listener per reader that wakes whatever wait is current; racing a fresh promise per wait would pile
+    // a reaction onto the abort promise for every event of a long stream.
+    let wakeReader: (() => void) | undefined;
+    const onAbort = () => wakeReader?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        while (next < this.events.length) yield this.events[next++]!;
+        if (this.failure) throw this.failure.error;
+        if (this.finished || signal?.aborted) return;
+        await new Promise<void>((resolve) => {
+          wakeReader = resolve;
+          void this.changed.then(resolve);
+        });
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -64,8 +80,4 @@ export class TurnLog {
       this.wake = resolve;
     });
   }
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

@@ -164,11 +164,9 @@ function toStored(row: { id: number; createdAt: Date | null } | undefined): Stor
   return { id: row.id, createdAt: row.createdAt ?? new Date() };
 }
 
-function toIso(value: Date | string | null): string {
-  if (value === null) return new Date(0).toISOString();
-  // Aggregates over `timestamp` come back as driver strings; treat them as UTC, as the session is pinned to UTC.
-  if (typeof value === 'string') return new Date(value.includes('Z') || value.includes('+') ? value : value.replace(' ', 'T') + 'Z').toISOString();
-  return value.toISOString();
+// `created_at` is nullable in the note's schema; only rows inserted by hand without it can lack one.
+function toIso(value: Date | null): string {
+  return (value ?? new Date(0)).toISOString();
 }
 
 function dedupeSources(sources: Source[]): Source[] {

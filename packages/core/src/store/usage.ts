@@ -1,6 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { userUsage } from '../db/schema';
+import { prepared } from './prepared';
 
 type Executor = Pick<Db, 'insert'>;
 
@@ -17,9 +18,6 @@ export async function addUsage(db: Executor, userId: string, tokens: number): Pr
 }
 
 export async function totalTokens(db: Db, userId: string): Promise<number> {
-  const [row] = await db
-    .select({ total: userUsage.totalTokens })
-    .from(userUsage)
-    .where(eq(userUsage.userId, userId));
+  const [row] = await prepared(db).usageOf.execute({ userId });
   return row?.total ?? 0;
 }

@@ -13,6 +13,9 @@ export interface EngineFixture extends AsyncDisposable {
 export type EngineOverrides = Partial<Omit<ChatEngineOptions, 'db' | 'tools'>> & {
   tools?: Partial<ChatEngineOptions['tools']>;
   offline?: boolean;
+  /** Point the model client somewhere other than the fake (a hand-rolled misbehaving server). */
+  llmBaseURL?: string;
+  llmTimeoutMs?: number;
 };
 
 /**
@@ -23,10 +26,18 @@ export type EngineOverrides = Partial<Omit<ChatEngineOptions, 'db' | 'tools'>> &
 export async function startEngineFixture(database: TestDatabase, overrides: EngineOverrides = {}): Promise<EngineFixture> {
   const openai = await startFakeOpenAI();
   const ifixit = await startFakeIfixit();
-  const { offline, tools, ...rest } = overrides;
+  const { offline, tools, llmBaseURL, llmTimeoutMs, ...rest } = overrides;
   const engine = createChatEngine({
     db: database.db,
-    llm: offline ? null : { apiKey: 'test-key', baseURL: openai.baseURL, model: 'gpt-4o-mini', maxRetries: 0 },
+    llm: offline
+      ? null
+      : {
+          apiKey: 'test-key',
+          baseURL: llmBaseURL ?? openai.baseURL,
+          model: 'gpt-4o-mini',
+          maxRetries: 0,
+          ...(llmTimeoutMs ? { timeoutMs: llmTimeoutMs } : {}),
+        },
     systemPrompt: DEFAULT_SYSTEM_PROMPT,
     maxContextTokens: 8000,
     maxMessageChars: 8000,

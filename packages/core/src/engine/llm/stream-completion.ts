@@ -8,6 +8,8 @@ export interface CompletionRequest {
   messages: ChatMessage[];
   tools: ToolDefinition[];
   signal: AbortSignal;
+  /** Longest silence allowed between chunks. The SDK's own timeout only covers the wait for headers. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -22,9 +24,14 @@ export async function streamCompletion(
   onToken: (text: string) => void,
 ): Promise<CompletionResult> {
   let text = '';
-  let finishReason = 'stop';
+  let finishReason: string | undefined;
   let reportedTokens: number | undefined;
+  let chunks = 0;
   const calls: ToolCallRequest[] = [];
+  const idle = new AbortController();
+  let idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
+  const failed = (cause: unknown, message?: string) =>
+    new UpstreamUnavailable(message, { cause }, chunks > 0 ? estimateTokens(request.messages, text, calls) : 0);
   try {
     const stream = await client.chat.completions.create(
       {
@@ -34,9 +41,12 @@ export async function streamCompletion(
         stream: true,
         stream_options: { include_usage: true },
       },
-      { signal: request.signal },
+      { signal: AbortSignal.any([request.signal, idle.signal]) },
     );
     for await (const chunk of stream) {
+      chunks++;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
       if (chunk.usage) reportedTokens = chunk.usage.total_tokens;
       const choice = chunk.choices[0];
       if (!choice) continue;
@@ -55,10 +65,15 @@ export async function streamCompletion(
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
   } catch (error) {
-    if (!request.signal.aborted) throw new UpstreamUnavailable(undefined, { cause: error });
+    if (!request.signal.aborted) throw failed(error);
+  } finally {
+    clearTimeout(idleTimer);
   }
   // The SDK ends the iteration quietly on abort instead of throwing, so check rather than rely on a catch.
   if (request.signal.aborted) throw new TurnAborted(text, estimateTokens(request.messages, text, calls));
+  if (idle.signal.aborted) throw failed(undefined, 'The language model stopped responding. Please try again.');
+  // A stream that closes without a finish reason was cut off (proxy timeout, upstream crash), not finished.
+  if (finishReason === undefined) throw failed(undefined);
   const toolCalls = calls.filter(Boolean).map((call, index) => ({ ...call, id: call.id || `call_${index}` }));
   return {
     text,

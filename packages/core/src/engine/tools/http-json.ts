@@ -17,6 +17,7 @@ export interface FetchJsonOptions {
   /** Retries on 429, honouring Retry-After up to `maxBackoffMs`. */
   retries429?: number;
   maxBackoffMs?: number;
+  maxBytes?: number;
 }
 
 /** JSON over HTTP with a User-Agent, bounded back-off on 429, and the caller's deadline via `signal`. */
@@ -43,8 +44,27 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
       await response.body?.cancel();
       throw new HttpStatusError(response.status, url);
     }
-    return response.json();
+    return JSON.parse(await readCapped(response, options.maxBytes ?? MAX_RESPONSE_BYTES)) as unknown;
   }
+}
+
+// Guides run to a few hundred KB; anything far beyond that is not worth holding in memory for one tool call.
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await response.body.cancel();
+      throw new Error(`response larger than ${maxBytes} bytes`);
+    }
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function backoffMs(retryAfter: string | null, attempt: number, cap: number): number {
@@ -56,14 +76,14 @@ function backoffMs(retryAfter: string | null, attempt: number, cap: number): num
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

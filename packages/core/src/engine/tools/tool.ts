@@ -18,5 +18,7 @@ export interface Tool {
 export function stringArg(args: Record<string, unknown>, name: string): string {
   const value = args[name];
   if (typeof value !== 'string' || value.trim() === '') throw new Error(`argument "${name}" must be a non-empty string`);
+  // Model text becomes a URL path segment; a segment of only dots would walk up the API's path.
+  if (/^[.\s]+$/.test(value)) throw new Error(`argument "${name}" must contain words`);
   return value.trim();
 }
