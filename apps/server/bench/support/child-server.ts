@@ -1,0 +1,69 @@
+/** Parent side of server-process.ts: fork it (same tsx loader, plus --expose-gc), start a server, read its memory. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { ChildMode, ChildReply, ChildRequest, ServerMemory } from './child-protocol';
+
+export interface ChildServer {
+  url: string;
+  pid: number;
+  /** process.memoryUsage() of the child (with `gc`, after forced full collections) and its longest loop stall since the last call. */
+  memory(gc?: boolean): Promise<ServerMemory>;
+  stop(): Promise<void>;
+}
+
+const ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
+
+export async function startChildServer(
+  mode: ChildMode,
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
+  // process.execArgv carries tsx's --require/--import hooks, so the child runs TypeScript the same way.
+  const child = fork(ENTRY, [], {
+    execArgv: [...process.execArgv, '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = once(child, 'exit');
+  try {
+    const ready = await request(child, { type: 'start', mode, env });
+    if (ready.type !== 'ready') throw new Error('child did not start');
+    return {
+      url: ready.url,
+      pid: child.pid ?? -1,
+      memory: async (gc = true) => {
+        const reply = await request(child, { type: 'memory', gc });
+        if (reply.type !== 'memory') throw new Error('child did not report memory');
+        return reply.usage;
+      },
+      stop: async () => {
+        if (child.exitCode === null) child.send({ type: 'exit' } satisfies ChildRequest);
+        await exited;
+      },
+    };
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+}
+
+/** One request, one reply: the bench never has two requests out to the same child. */
+function request(child: ChildProcess, message: ChildRequest): Promise<ChildReply> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: ChildReply) => {
+      cleanup();
+      if (reply.type === 'error') reject(new Error(`server child: ${reply.message}`));
+      else resolve(reply);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`server child exited (${code}) before answering ${message.type}`));
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.send(message);
+  });
+}

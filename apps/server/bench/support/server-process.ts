@@ -1,0 +1,69 @@
+/**
+ * Child-process entry (forked by child-server.ts) so a server's memory can be read apart from the clients and
+ * fakes driving it. `fixthread` boots the real server with createServer from the env it is sent (dev auth,
+ * its own database); `bare-ws` is a plain `ws` WebSocketServer that echoes every message, the baseline for
+ * memory per connection. Memory is reported over IPC (after forced GCs when asked), with the longest
+ * event-loop stall since the previous report.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { WebSocketServer } from 'ws';
+import { createServer } from '../../src/create-server';
+import { loadEnv } from '../../src/env';
+import type { ChildReply, ChildRequest, ServerMemory } from './child-protocol';
+
+function gcFunction(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  // Fallback when the process was started without --expose-gc.
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+const gc = gcFunction();
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+async function memory(settle: boolean): Promise<ServerMemory> {
+  const loopDelayMaxMs = loopDelay.max / 1e6;
+  for (let i = 0; settle && i < 4; i++) {
+    gc();
+    await nextTurn();
+  }
+  const usage = process.memoryUsage();
+  loopDelay.reset(); // after the forced GCs, whose pauses are the bench's own
+  return { ...usage, loopDelayMaxMs };
+}
+
+function send(reply: ChildReply): void {
+  process.send?.(reply);
+}
+
+async function start(request: Extract<ChildRequest, { type: 'start' }>): Promise<string> {
+  if (request.mode === 'bare-ws') {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024 });
+    wss.on('connection', (socket) =>
+      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })),
+    );
+    await new Promise<void>((resolve) => wss.once('listening', resolve));
+    const address = wss.address();
+    if (!address || typeof address === 'string') throw new Error('ws server has no TCP address');
+    return `http://127.0.0.1:${address.port}`;
+  }
+  const server = await createServer({ env: loadEnv(request.env) });
+  return server.start();
+}
+
+process.on('message', (message: ChildRequest) => {
+  const handle = async () => {
+    if (message.type === 'start') send({ type: 'ready', url: await start(message) });
+    else if (message.type === 'memory') send({ type: 'memory', usage: await memory(message.gc) });
+    else process.exit(0); // 'exit': no graceful stop, turns left hanging on the fake model are meant to die here
+  };
+  handle().catch((error: unknown) => {
+    send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  });
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,95 @@
+/**
+ * Server benchmarks: what FixThread adds on top of the work a chat turn needs anyway.
+ *
+ * These machines are noisy (2 cores), so every figure is a RATIO against a baseline measured in the same run:
+ * the "raw-driver limit", the same work done without FixThread in the way (the openai SDK straight to the
+ * fake model, SQL straight through postgres.js / PGlite, a bare `ws` server). The real server is booted with
+ * createServer (dev-auth mode, temp DATA_DIR, silent logger) against the fake OpenAI-compatible server from
+ * @fixthread/testing (no per-chunk delay).
+ *
+ *   1. time-to-first-token.ts       added TTFT over SSE and tRPC/WebSocket vs the SDK alone     (in process)
+ *   2. turns-per-second.ts          turns/s of 16 concurrent users vs the raw SDK + driver limit (in process)
+ *   3. memory-per-websocket.ts      server heap/RSS per idle authenticated WebSocket vs bare ws  (child process)
+ *   4. slow-reader-backpressure.ts  what a slow SSE reader costs the others, and that its reply is saved
+ *
+ * Parts 1, 2 and 4 run on PGlite, and on a fresh Postgres database too when TEST_DATABASE_URL or DATABASE_URL
+ * is set; part 3 measures the WebSocket layer, which does not touch the database, so it runs on PGlite only.
+ *
+ * Run: pnpm --filter @fixthread/server bench
+ */
+import {
+  measureMemoryPerWebSocket,
+  reportMemoryPerWebSocket,
+  type WsMemoryResult,
+} from './memory-per-websocket';
+import {
+  measureSlowReaderBackpressure,
+  reportSlowReaderBackpressure,
+  type BackpressureResult,
+} from './slow-reader-backpressure';
+import { benchDrivers, postgresSkippedNote } from './support/databases';
+import { startInProcessServer } from './support/in-process-server';
+import { loadOpenAI } from './support/openai-sdk';
+import { measureTimeToFirstToken, reportTimeToFirstToken, type TtftResult } from './time-to-first-token';
+import { measureTurnsPerSecond, reportTurnsPerSecond, type ThroughputResult } from './turns-per-second';
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const result = await work();
+  console.log(`${label} (${((performance.now() - start) / 1000).toFixed(1)}s)`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const OpenAI = await loadOpenAI();
+  const ttft: TtftResult[] = [];
+  const throughput: ThroughputResult[] = [];
+  const memory: WsMemoryResult[] = [];
+  const backpressure: BackpressureResult[] = [];
+  const drivers = benchDrivers();
+
+  for (const driver of drivers) {
+    const server = await startInProcessServer(driver);
+    try {
+      ttft.push(
+        await timed(`${driver.name}: part 1, time to first token`, () =>
+          measureTimeToFirstToken(driver.name, server, OpenAI),
+        ),
+      );
+      throughput.push(
+        await timed(`${driver.name}: part 2, turns/s`, () =>
+          measureTurnsPerSecond(driver.name, server, OpenAI),
+        ),
+      );
+    } finally {
+      await server.close();
+    }
+    if (driver === drivers[0]) {
+      memory.push(
+        await timed(`${driver.name}: part 3, memory per WebSocket`, () => measureMemoryPerWebSocket(driver)),
+      );
+    }
+    backpressure.push(
+      await timed(`${driver.name}: part 4, slow reader`, () => measureSlowReaderBackpressure(driver)),
+    );
+  }
+  const skipped = postgresSkippedNote();
+  if (skipped) console.log(skipped);
+
+  console.log(
+    '\nPart 1 — added time to first token: sequential turns, request → first token (server, clients and fake in this process)',
+  );
+  reportTimeToFirstToken(ttft);
+  console.log(
+    '\nPart 2 — turns/s: concurrent users, each doing sequential turns (server, clients and fake in this process)',
+  );
+  reportTurnsPerSecond(throughput);
+  console.log('\nPart 3 — memory per WebSocket (server in a child process, measured there after forced GC)');
+  reportMemoryPerWebSocket(memory);
+  console.log('\nPart 4 — a slow SSE reader among normal users (server in a child process)');
+  reportSlowReaderBackpressure(backpressure);
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s`);
+}
+
+await main();
