@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino';
 import { authFromEnv } from './auth/auth-config';
 import { engineOptionsFromEnv, pgliteDir, type Env } from './env';
 import { errorBody, isServerSide, toPublicError } from './errors';
+import { logSerializers } from './log-serializers';
 import { authRoutes } from './rest/auth-routes';
 import { chatRoutes } from './rest/chat-routes';
 import { healthRoute } from './rest/health-route';
@@ -81,7 +82,8 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
   const app = Fastify({
     logger: {
       level: env.LOG_LEVEL,
-      // The default serializers log no headers; this guards against a future serializer that does.
+      serializers: logSerializers,
+      // The serializers log no headers; this guards against a future serializer that does.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
       ...(options.logStream ? { stream: options.logStream } : {}),
     },

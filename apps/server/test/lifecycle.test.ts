@@ -76,15 +76,23 @@ describe.each(testDrivers())('graceful stop on $name', (driver) => {
   });
 });
 
+/** Collects the server's JSON log lines. */
+function captureLogs(): { lines: string[]; logStream: Writable } {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, logStream };
+}
+
+const SECRET_MESSAGE = 'my card is 4111-1111-1111-1111 and my password is hunter2-SECRET';
+
 describe('logging', () => {
   it('writes JSON lines with request ids and never a token', async () => {
-    const lines: string[] = [];
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const { lines, logStream } = captureLogs();
     const h = await startHarness(testDrivers()[0]!, { logStream, env: { LOG_LEVEL: 'trace' } });
     const token = await signToken('logged-user');
     const forged = await signToken('forger', { alg: 'HS512' });
@@ -103,5 +111,85 @@ describe('logging', () => {
     expect(parsed.some((entry) => entry.reqId === 'trace-me')).toBe(true);
     const all = lines.join('\n');
     for (const secret of [token, forged, token.split('.')[2]!, forged.split('.')[2]!]) expect(all).not.toContain(secret);
+  });
+
+  it('a token in the URL does not authenticate a tRPC HTTP call, and URLs are logged without their query', async () => {
+    const { lines, logStream } = captureLogs();
+    const h = await startHarness(testDrivers()[0]!, { logStream });
+    const token = await signToken('url-user');
+    const params = encodeURIComponent(JSON.stringify({ token }));
+    try {
+      const viaUrl = await request<{ error: { data: { code: string } } }>(`${h.url}/trpc/chat.sessions?connectionParams=${params}`);
+      expect(viaUrl.status).toBe(401);
+      expect(viaUrl.body.error.data.code).toBe('UNAUTHORIZED');
+      const batched = await request(`${h.url}/trpc/chat.sessions?batch=1&input={}&connectionParams=${params}`);
+      expect(batched.status).toBe(401);
+      // The header still works, and REST ignores query strings, which must not be logged either.
+      expect((await request(`${h.url}/trpc/chat.sessions`, { token })).status).toBe(200);
+      expect((await request(`${h.url}/chat/history?access_token=${token}&limit=5`, { token })).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+    const urls = lines.map((line) => (JSON.parse(line) as { req?: { url?: string } }).req?.url).filter(Boolean);
+    expect(urls).toContain('/trpc/chat.sessions');
+    expect(urls).toContain('/chat/history');
+    const all = lines.join('\n');
+    for (const secret of [token, token.split('.')[2]!, 'connectionParams', 'access_token']) expect(all).not.toContain(secret);
+  });
+
+  it('tRPC subscriptions over HTTP (SSE) are refused: a message in the URL starts no turn and is not logged', async () => {
+    const { lines, logStream } = captureLogs();
+    const h = await startHarness(testDrivers()[0]!, { logStream });
+    const token = await signToken('sse-url-user');
+    try {
+      const input = encodeURIComponent(JSON.stringify({ message: SECRET_MESSAGE }));
+      const response = await fetch(`${h.url}/trpc/chat.stream?input=${input}`, { headers: { authorization: `Bearer ${token}` } });
+      const body = await response.text();
+      expect(body).not.toContain('"type":"token"');
+      expect(await h.messages()).toEqual([]);
+      expect(h.openai.requests).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
+    expect(lines.join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe.each(testDrivers())('logging a database failure on $name', (driver) => {
+  it('never logs the query parameters (message text, user ids) or the failing row, over REST, SSE and tRPC', async () => {
+    const { lines, logStream } = captureLogs();
+    const h = await startHarness(driver, { logStream });
+    const userId = 'user-id-SECRET-7f3a';
+    const token = await signToken(userId);
+    const client = connect(h.url, token);
+    try {
+      h.openai.setDefaultReply({ text: `${SECRET_MESSAGE} (reply) ${'more '.repeat(20)}`, delayMsBetweenChunks: 10 });
+      const sse = await fetch(`${h.url}/chat/stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: SECRET_MESSAGE }),
+      });
+      const reader = new BodyReader(sse);
+      expect(await reader.next()).toMatch(/^data: /);
+      // Questions are still stored, replies no longer: Postgres rejects the insert and reports the failing row.
+      await h.database.db.execute(`alter table conversations add constraint no_replies check (role <> 'assistant') not valid`);
+      expect(await reader.rest()).toContain('"type":"error"');
+      expect((await request(`${h.url}/chat`, { token, json: { message: `${SECRET_MESSAGE} 2` } })).status).toBe(500);
+      await expect(client.trpc.chat.send.mutate({ message: `${SECRET_MESSAGE} 3` })).rejects.toThrow('Internal server error');
+    } finally {
+      await client.close();
+      await h.close();
+    }
+    const errors = lines
+      .map((line) => JSON.parse(line) as { msg: string; err?: { type: string; message: string; cause?: Record<string, unknown> } })
+      .filter((entry) => entry.err);
+    expect(errors.map((entry) => entry.msg).sort()).toEqual(['request failed', 'tRPC call failed', 'turn failed after the stream started']);
+    for (const { err } of errors) {
+      // Still enough to debug: the statement and Postgres' own code and names.
+      expect(err?.message).toMatch(/^Failed query: insert into "conversations"/);
+      expect(err?.cause).toMatchObject({ code: '23514', message: expect.stringContaining('"no_replies"') as unknown });
+    }
+    const all = lines.join('\n');
+    for (const secret of ['hunter2', '4111', userId, 'SECRET']) expect(all).not.toContain(secret);
   });
 });

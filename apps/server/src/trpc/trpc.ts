@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import WebSocket from 'ws';
 import { z } from 'zod';
 import { assertNotExpired, authenticateHeader } from '../auth/authenticate';
 import type { AuthenticatedUser, VerifyToken } from '../auth/verify-token';
@@ -26,12 +27,15 @@ export interface ContextDeps {
 /**
  * Never throws: over WebSocket a throwing createContext closes the socket, and the client would reconnect in
  * a loop instead of seeing UNAUTHORIZED. Browsers can't set headers on a WebSocket, so there the token comes
- * in `connectionParams`; over HTTP it is the Authorization header.
+ * in `connectionParams`, a message on the socket (Node clients may set the upgrade's Authorization header
+ * instead). Over HTTP it is the Authorization header only: tRPC also fills `connectionParams` from an HTTP
+ * request's `?connectionParams=` query, which would put tokens in URLs, and so in access logs and proxies.
  */
 export function createContextFactory({ engine, turns, verify }: ContextDeps) {
-  return async ({ req, info }: CreateFastifyContextOptions): Promise<Context> => {
-    const fromParams = info.connectionParams?.token;
-    const authorization = fromParams === undefined ? req.headers.authorization : `Bearer ${fromParams}`;
+  return async ({ req, res, info }: CreateFastifyContextOptions): Promise<Context> => {
+    const authorization = isWebSocket(res)
+      ? (bearerFromConnectionParams(info.connectionParams) ?? req.headers.authorization)
+      : req.headers.authorization;
     try {
       const user = await authenticateHeader(verify, authorization);
       return { engine, turns, user, authError: null };
@@ -42,8 +46,25 @@ export function createContextFactory({ engine, turns, verify }: ContextDeps) {
   };
 }
 
+/**
+ * tRPC's WebSocket handler passes the socket as `res`; HTTP calls get the FastifyReply the adapter's type names.
+ * `ws` is the package @fastify/websocket creates its sockets with; were they ever different copies, WebSocket
+ * calls would fail as unauthorized rather than HTTP calls accept a token from the URL.
+ */
+function isWebSocket(res: unknown): boolean {
+  return res instanceof WebSocket;
+}
+
+function bearerFromConnectionParams(params: Record<string, string | undefined> | null): string | undefined {
+  const token = params?.token;
+  return token === undefined ? undefined : `Bearer ${token}`;
+}
+
 const t = initTRPC.context<Context>().create({
   isDev: false,
+  // On by default: `GET /trpc/chat.stream?input=…` would start a turn with the message in the URL, which
+  // access logs and proxies record. Subscriptions go over the WebSocket only.
+  sse: { enabled: false },
   errorFormatter({ shape, error }) {
     const visible = publicErrorOf(error);
     const code = trpcCodeFor(visible);
