@@ -29,8 +29,17 @@ export interface FixThreadServer {
   app: FastifyInstance;
   /** Listens on env HOST:PORT and resolves with the base URL (PORT 0 picks a free port). */
   start(): Promise<string>;
-  /** Stops accepting work, lets in-flight turns finish and be saved, then closes the database it opened. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting work and lets in-flight turns finish and be saved; turns still running after `graceMs`
+   * are stopped, which saves each one's partial answer marked stopped. Then closes the database it opened.
+   * Calling it again returns the same shutdown.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Default: no limit, every turn finishes. */
+  graceMs?: number;
 }
 
 const WS_PING_MS = 30_000;
@@ -54,13 +63,18 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
     return {
       app,
       start: () => app.listen({ port: env.PORT, host: env.HOST }),
-      stop: () =>
+      stop: ({ graceMs }: StopOptions = {}) =>
         (stopping ??= (async () => {
           shutdown.started = true;
-          // Closing Fastify refuses new requests, closes WebSockets and waits for in-flight responses;
-          // turns whose readers left are still running, so the engine drains after it.
-          await app.close();
-          await engine.drain();
+          const deadline = graceMs === undefined ? undefined : setTimeout(() => stopTurnsInFlight(app, engine), graceMs);
+          try {
+            // Closing Fastify refuses new requests, closes WebSockets and waits for in-flight responses;
+            // turns whose readers left are still running, so the engine drains after it.
+            await app.close();
+            await engine.drain();
+          } finally {
+            clearTimeout(deadline);
+          }
           if (ownsDatabase) await database.close();
         })()),
     };
@@ -68,6 +82,15 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
     if (ownsDatabase) await database.close();
     throw error;
   }
+}
+
+/**
+ * By the deadline no new turn can start (Fastify answers 503 once closing, and the WebSockets are closed), so
+ * one `stopAll` reaches every turn left, queued ones included.
+ */
+function stopTurnsInFlight(app: FastifyInstance, engine: ChatEngine): void {
+  app.log.warn('shutdown grace period over: stopping the replies still in flight and saving what they have');
+  engine.stopAll();
 }
 
 interface AppDeps {

@@ -33,6 +33,7 @@ describe('loadEnv', () => {
       IFIXIT_API_URL: 'https://www.ifixit.com/api/2.0',
       TOOL_TIMEOUT_MS: 8000,
       MAX_TOOL_ROUNDS: 4,
+      SHUTDOWN_GRACE_MS: 20_000,
       DATA_DIR: join(root, '.data'),
       WEB_DIST_DIR: join(root, 'apps', 'web', 'dist'),
     });

@@ -53,6 +53,11 @@ const schema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWKS_URL: httpUrl.optional(),
   WEB_DIST_DIR: z.string().min(1).optional(),
+  /**
+   * How long a shutdown lets replies in flight finish; then they are stopped and saved with what they have.
+   * Keep it about 10 s under the orchestrator's own limit (Kubernetes: 30 s) to leave time for those saves.
+   */
+  SHUTDOWN_GRACE_MS: integer(0).default(20_000),
 });
 
 type RawEnv = z.infer<typeof schema>;

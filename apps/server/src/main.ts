@@ -1,8 +1,11 @@
 import { createServer } from './create-server';
 import { EnvError, loadEnv, type Env } from './env';
 
-/** A turn waiting on a hung provider must not keep a stopping container alive forever. */
-const SHUTDOWN_GRACE_MS = 30_000;
+/**
+ * After the grace period, replies in flight are stopped and saved; this is how long those saves may take
+ * before the process gives up on them (a hung database must not keep a stopping container alive forever).
+ */
+const SAVE_STOPPED_REPLIES_MS = 10_000;
 
 function loadEnvOrExit(): Env {
   try {
@@ -23,12 +26,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     if (shuttingDown) return;
     shuttingDown = true;
-    server.app.log.info({ signal }, 'shutting down: finishing in-flight replies');
+    server.app.log.info({ signal, graceMs: env.SHUTDOWN_GRACE_MS }, 'shutting down: finishing in-flight replies');
     setTimeout(() => {
-      server.app.log.error('in-flight replies did not finish in time; exiting anyway');
+      server.app.log.error('stopped replies were not saved in time; exiting anyway');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS).unref();
-    server.stop().then(
+    }, env.SHUTDOWN_GRACE_MS + SAVE_STOPPED_REPLIES_MS).unref();
+    server.stop({ graceMs: env.SHUTDOWN_GRACE_MS }).then(
       () => {
         server.app.log.info('stopped cleanly');
         process.exit(0);

@@ -153,4 +153,58 @@ describe.each(testDrivers())('the production bundle on $name', (driver) => {
       if (!postgres) await database.close();
     }
   });
+
+  it('on SIGTERM, a reply outliving SHUTDOWN_GRACE_MS is stopped, saved with its partial text, and the process exits 0', async () => {
+    const longText = Array.from({ length: 400 }, (_, i) => `long${i}`).join(' ');
+    openai.enqueue({ text: longText, delayMsBetweenChunks: 50 });
+    const graceDataDir = mkdtempSync(join(tmpdir(), 'fixthread-dist-grace-'));
+    const graceDatabase = driver.name === 'postgres' ? await driver.open() : undefined;
+    let graceful: Started | undefined;
+    try {
+      graceful = await startBundle({
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        JWT_SECRET: TEST_JWT_SECRET,
+        DATA_DIR: graceDataDir,
+        OPENAI_API_KEY: 'test-key',
+        OPENAI_BASE_URL: openai.baseURL,
+        IFIXIT_API_URL: ifixit.apiUrl,
+        SHUTDOWN_GRACE_MS: '500',
+        ...(graceDatabase?.url ? { DATABASE_URL: graceDatabase.url } : {}),
+      });
+      const response = await fetch(`${graceful.url}/chat/stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await signToken('late-deploy-user')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'this will take twenty seconds' }),
+      });
+      const reader = new BodyReader(response);
+      const first = await reader.next();
+      expect(first).toMatch(/^data: /);
+
+      const started = Date.now();
+      graceful.child.kill('SIGTERM');
+      const body = first + (await reader.rest());
+      expect(await graceful.exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(body).toMatch(/"type":"done".*"stopped":true/);
+      expect(graceful.logs.join('\n')).toContain('stopped cleanly');
+
+      const database = graceDatabase ?? (await openDatabase({ pgliteDir: join(graceDataDir, 'pglite') }));
+      try {
+        const [reply, ...others] = (await database.db.select().from(conversations)).filter((r) => r.role === 'assistant');
+        expect(others).toEqual([]);
+        expect(reply?.finishReason).toBe('stopped');
+        expect(reply?.content).not.toBe('');
+        expect(longText.startsWith(reply?.content ?? 'x')).toBe(true);
+        expect(reply?.content.length).toBeLessThan(longText.length);
+      } finally {
+        if (!graceDatabase) await database.close();
+      }
+    } finally {
+      graceful?.child.kill('SIGKILL');
+      await graceDatabase?.[Symbol.asyncDispose]();
+      rmSync(graceDataDir, { recursive: true, force: true });
+    }
+  });
 });

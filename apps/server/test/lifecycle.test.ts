@@ -74,6 +74,51 @@ describe.each(testDrivers())('graceful stop on $name', (driver) => {
     expect(firstChunk + (await reader.rest())).toContain('"type":"done"');
     await expect(fetch(`${harness.url}/health`)).rejects.toThrow();
   });
+  it('at the grace deadline, turns still running are stopped and saved with their partial text, and stop() completes', async () => {
+    h = await startHarness(driver);
+    const harness = h;
+    // Ten seconds of reply, and a model that never answers: both would outlive the grace period by far.
+    const longText = Array.from({ length: 200 }, (_, i) => `slow${i}`).join(' ');
+    harness.openai.setDefaultReply({ text: longText, delayMsBetweenChunks: 50 });
+    harness.openai.enqueue({ hangMs: 60_000 });
+    const plain = request<{ response: string }>(`${harness.url}/chat`, {
+      token: await signToken('hung-user'),
+      json: { message: 'the model will never answer this' },
+    });
+    await waitForRequests(harness, 1);
+    const sse = await fetch(`${harness.url}/chat/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await signToken('sse-user')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'a very long answer please' }),
+    });
+    const reader = new BodyReader(sse);
+    const firstChunk = await reader.next();
+    expect(firstChunk).toMatch(/^data: /);
+    const ws = connect(harness.url, await signToken('ws-user'));
+    await new Promise<void>((resolve) => {
+      ws.trpc.chat.stream.subscribe({ message: 'a very long answer over ws' }, { onData: () => resolve() });
+    });
+
+    const started = Date.now();
+    await harness.server.stop({ graceMs: 300 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    expect(await plain).toMatchObject({ status: 200, body: { response: '' } });
+    expect(firstChunk + (await reader.rest())).toMatch(/"type":"done".*"stopped":true/);
+    await ws.close();
+    const assistants = (await harness.messages()).filter((m) => m.role === 'assistant');
+    expect(assistants.map((m) => [m.userId, m.finishReason]).sort()).toEqual([
+      ['hung-user', 'stopped'],
+      ['sse-user', 'stopped'],
+      ['ws-user', 'stopped'],
+    ]);
+    expect(assistants.find((m) => m.userId === 'hung-user')?.content).toBe('');
+    for (const streamed of assistants.filter((m) => m.userId !== 'hung-user')) {
+      expect(streamed.content).not.toBe('');
+      expect(longText.startsWith(streamed.content)).toBe(true);
+      expect(streamed.content.length).toBeLessThan(longText.length);
+    }
+  });
 });
 
 /** Collects the server's JSON log lines. */
