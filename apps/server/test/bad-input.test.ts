@@ -1,3 +1,4 @@
+import { validateMessage } from '@fixthread/core';
 import { testDrivers } from '@fixthread/core/testing';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,38 @@ describe.each(testDrivers())('bad input on $name', (driver) => {
     ['a lone surrogate', { message: 'broken \ud800 text' }, /Unicode/],
     ['a message over MAX_MESSAGE_CHARS', { message: 'x'.repeat(MAX_MESSAGE_CHARS + 1) }, /at most 100/],
   ];
+
+  /** What core's own check says about a message; the server must not word it differently. */
+  function engineWordsFor(message: string): string {
+    try {
+      validateMessage(message, MAX_MESSAGE_CHARS);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('core accepts this message');
+  }
+
+  const contentProblems = invalidMessages.filter(([, json]) => typeof (json as { message?: unknown }).message === 'string');
+
+  it.each(contentProblems)(
+    'rejects %s in the engine’s words over REST, SSE and tRPC alike (one set of rules, in core)',
+    async (_label, json) => {
+      const { message } = json as { message: string };
+      const expected = engineWordsFor(message);
+      for (const path of ['/chat', '/chat/stream']) {
+        const res = await request<ErrorResponseBody>(`${h.url}${path}`, { token, json });
+        expect(res.body.error, path).toEqual({ code: 'VALIDATION', message: expected, details: { field: 'message' } });
+      }
+      const client = connect(h.url, token);
+      try {
+        const error = await client.trpc.chat.send.mutate({ message }).catch((e: unknown) => e);
+        expect((error as TRPCClientError<AppRouter>).message).toBe(expected);
+      } finally {
+        await client.close();
+      }
+      await expectNothingStored();
+    },
+  );
 
   for (const path of ['/chat', '/chat/stream']) {
     it.each(invalidMessages)(`POST ${path} with %s is a 400 naming the field, nothing stored`, async (_label, json, problem) => {
@@ -106,7 +139,7 @@ describe.each(testDrivers())('bad input on $name', (driver) => {
       expect(res.status).toBe(400);
       expect(res.body.error).toEqual({
         code: 'VALIDATION',
-        message: 'limit must be a whole number from 1 to 200',
+        message: 'limit must be an integer between 1 and 200',
         details: { field: 'limit' },
       });
     },

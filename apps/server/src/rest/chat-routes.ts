@@ -2,7 +2,7 @@ import type { ChatEngine } from '@fixthread/core';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { authenticateHeader } from '../auth/authenticate';
 import type { VerifyToken } from '../auth/verify-token';
-import { HISTORY_LIMIT, historyQuery, messageInput, parseInput } from '../validation';
+import { historyQuery, messageInput, parseInput } from '../validation';
 import { streamTurnAsSse, type SseOptions } from './sse';
 
 export interface ChatRoutesOptions {
@@ -38,7 +38,7 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
   });
 
   app.get('/chat/history', async (request) => {
-    const { limit = HISTORY_LIMIT.default } = parseInput(historyQuery, request.query);
+    const { limit } = parseInput(historyQuery, request.query);
     return engine.history(userIdOf(request), { limit });
   });
 

@@ -1,7 +1,7 @@
 import { NotFoundError, type Turn } from '@fixthread/core';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { HISTORY_LIMIT, historyInput, messageInput } from '../../validation';
+import { historyInput, messageInput } from '../../validation';
 import { eventId, parseEventId } from '../recent-turns';
 import { createTRPCRouter, protectedProcedure, type Context } from '../trpc';
 
@@ -32,7 +32,7 @@ export const chatRouter = createTRPCRouter({
 
   history: protectedProcedure
     .input(historyInput)
-    .query(({ ctx, input }) => ctx.engine.history(ctx.userId, { limit: input?.limit ?? HISTORY_LIMIT.default })),
+    .query(({ ctx, input }) => ctx.engine.history(ctx.userId, { limit: input?.limit })),
 
   clear: protectedProcedure.mutation(({ ctx }) => ctx.engine.clear(ctx.userId)),
 
