@@ -3,7 +3,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startAppServer, type AppServer } from './support/app-server';
 import { ChatPage } from './support/chat-page';
 import { e2eEnabled, launchChromium } from './support/chromium';
-import { LONG_MARKER, plainAnswer, SLOW_ANSWER, SLOW_MARKER } from './support/fake-model';
+import {
+  DEFAULT_FLOOD,
+  FLOOD_MARKER,
+  floodAnswerText,
+  LONG_MARKER,
+  plainAnswer,
+  SLOW_ANSWER,
+  SLOW_MARKER,
+} from './support/fake-model';
 
 describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
   let app: AppServer;
@@ -68,6 +76,44 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     expect(await chat.questions.allTextContents()).toEqual([question]);
     expect(await chat.answers.first().locator('.markdown').textContent()).toBe(final);
     expect(await chat.page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+  });
+
+  test('a long, fast answer shows every token exactly once while tokens are batched per frame, and after a reload', async () => {
+    const chat = await signedIn('flood');
+    const streamed = await chat.recordStreamingText();
+    await chat.send(`${FLOOD_MARKER} List every step, please`);
+    // The growing text is busy, not itself a live region: screen readers get whole paragraphs from the announcer.
+    await chat.streamingAnswer.waitFor();
+    expect(await chat.streamingAnswer.getAttribute('aria-busy')).toBe('true');
+    const liveRegions = chat.page.locator('[aria-live]');
+    expect(await liveRegions.evaluateAll((regions: Element[]) => regions.map((region) => region.className))).toEqual([
+      'visually-hidden answer-announcer',
+    ]);
+    await chat.waitForAnswerCount(1);
+
+    const expected = floodAnswerText(DEFAULT_FLOOD.tokens);
+    const shown = async () => ((await chat.answers.first().locator('.markdown').textContent()) ?? '').replace(/\n+/g, '');
+    expect(await shown()).toBe(expected);
+
+    // Every step on the way was a prefix of the answer that grew: nothing shown twice, nothing dropped.
+    const partials = (await streamed()).map((text) => text.replace(/\n+/g, ''));
+    expect(partials.length).toBeGreaterThan(1);
+    for (const [i, partial] of partials.entries()) {
+      expect(expected.startsWith(partial)).toBe(true);
+      if (i > 0) expect(partial.length).toBeGreaterThan(partials[i - 1]!.length);
+    }
+    // Batched: far fewer renders than tokens (one per frame; the fake sends a token about every millisecond).
+    expect(partials.length).toBeLessThan(DEFAULT_FLOOD.tokens / 2);
+
+    // Screen readers got each paragraph once, the last one included, not every frame's text.
+    const announced = await chat.page.locator('.answer-announcer p').allTextContents();
+    expect(announced).toHaveLength(DEFAULT_FLOOD.tokens / 20);
+    expect(announced.join('')).toBe(expected);
+
+    await chat.page.reload();
+    await chat.waitForAnswerCount(1);
+    expect(await shown()).toBe(expected);
+    expect(await chat.page.locator('.answer-announcer p').count()).toBe(0);
   });
 
   test('a tool-using question shows the status line, then the iFixit guide as a source', async () => {

@@ -17,8 +17,10 @@ export interface AppServer extends AsyncDisposable {
  * The real server (dev sign-in, built web client) on an ephemeral port, talking to fake OpenAI and iFixit
  * servers, on a fresh database: PGlite, or a new Postgres database when TEST_DATABASE_URL is set.
  */
-export async function startAppServer(): Promise<AppServer> {
-  await ensureWebDist();
+export async function startAppServer(options: { webDist?: string } = {}): Promise<AppServer> {
+  // Another build (the render bench's baseline) is served as it is; the default one is rebuilt when stale.
+  const webDist = options.webDist ?? WEB_DIST;
+  if (!options.webDist) await ensureWebDist();
   const model: FakeModelControls = { outage: false };
   const driver = testDrivers().at(-1);
   if (!driver) throw new Error('no test database driver');
@@ -38,7 +40,7 @@ export async function startAppServer(): Promise<AppServer> {
     OPENAI_MAX_RETRIES: '0',
     IFIXIT_API_URL: ifixit.apiUrl,
     DATA_DIR: dataDir,
-    WEB_DIST_DIR: WEB_DIST,
+    WEB_DIST_DIR: webDist,
   });
   const server = await createServer({ env, database });
   const url = await server.start();

@@ -6,13 +6,19 @@ export const CHUNK_DELAY_MS = 60;
 export const SLOW_MARKER = '[slow]';
 /** Questions containing this get a reply many screens long, for scrolling tests. */
 export const LONG_MARKER = '[long]';
+/** Questions containing this get a long Markdown reply in many small, fast chunks (see FakeModelControls.flood). */
+export const FLOOD_MARKER = '[flood]';
 /** Questions mentioning a screen make the model search iFixit first. */
 export const TOOL_MARKER = 'screen';
 
 export interface FakeModelControls {
   /** While true every model call fails with 503, as during a provider outage. */
   outage: boolean;
+  /** The `[flood]` reply: this many one-word tokens, this many milliseconds apart. */
+  flood?: { tokens: number; delayMs: number };
 }
+
+export const DEFAULT_FLOOD = { tokens: 1500, delayMs: 1 };
 
 function lastUserText(body: ChatRequestBody): string {
   const user = body.messages.findLast((message) => message.role === 'user');
@@ -61,6 +67,47 @@ export const LONG_ANSWER = Array.from(
   (_, i) => `Step ${i + 1}: check the part, note what you see, and keep the screws in order.`,
 ).join('\n\n');
 
+const FLOOD_WORDS = [
+  'Step',
+  'N:',
+  'disconnect',
+  'the',
+  '**battery**',
+  'first,',
+  'then',
+  'check',
+  'the',
+  '`J3100`',
+  'connector',
+  'for',
+  'corrosion',
+  'and',
+  'bent',
+  'pins',
+  'before',
+  'you',
+  'pry',
+  'anything.',
+];
+
+/**
+ * Exactly `tokens` one-word tokens (as the fake server splits text) of numbered paragraphs with bold and code
+ * words. Every word is whole Markdown, so cutting the text at any token leaves valid Markdown.
+ */
+export function floodAnswer(tokens: number): string {
+  let text = '';
+  for (let i = 0; i < tokens; i++) {
+    const word = FLOOD_WORDS[i % FLOOD_WORDS.length]!.replace('N', String(Math.floor(i / FLOOD_WORDS.length) + 1));
+    text += i === 0 ? word : `${i % FLOOD_WORDS.length === 0 ? '\n\n' : ' '}${word}`;
+  }
+  return text;
+}
+
+/** What the browser shows of a flood answer (ignoring line breaks, which the Markdown renderer adds). */
+export function floodAnswerText(tokens: number): string {
+  return floodAnswer(tokens).replace(/\*\*|`/g, '').replace(/\n+/g, '');
+}
+
 export const SLOW_ANSWER = Array.from({ length: 60 }, (_, i) => `Careful step ${i + 1} of a long repair.`).join(' ');
 
 /**
@@ -72,6 +119,10 @@ export function fakeModelResponder(controls: FakeModelControls): FakeResponder {
     if (controls.outage) return { error: { status: 503, message: 'The model is overloaded' } };
     const question = lastUserText(body);
     const lastRole = body.messages.at(-1)?.role;
+    if (question.includes(FLOOD_MARKER)) {
+      const { tokens, delayMs } = controls.flood ?? DEFAULT_FLOOD;
+      return { text: floodAnswer(tokens), delayMsBetweenChunks: delayMs };
+    }
     if (question.includes(LONG_MARKER)) return { text: LONG_ANSWER, chunkSize: 40, delayMsBetweenChunks: 80 };
     if (question.includes(SLOW_MARKER)) return { text: SLOW_ANSWER, delayMsBetweenChunks: 150 };
     if (question.toLowerCase().includes(TOOL_MARKER) && lastRole === 'user') {

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import type { HistoryMessage } from '../api-types';
 import { MarkdownAnswer } from './markdown-answer';
 import { SourceLinks } from './source-links';
@@ -42,6 +43,22 @@ export function AssistantMessage({ message }: { message: HistoryMessage }) {
   );
 }
 
-export function ChatMessage({ message }: { message: HistoryMessage }) {
-  return message.role === 'user' ? <UserMessage content={message.content} /> : <AssistantMessage message={message} />;
+/** Everything a stored message renders from. */
+function sameMessage(a: HistoryMessage, b: HistoryMessage): boolean {
+  return (
+    a.id === b.id &&
+    a.role === b.role &&
+    a.content === b.content &&
+    a.stopped === b.stopped &&
+    a.timestamp === b.timestamp &&
+    (a.sources === b.sources || JSON.stringify(a.sources) === JSON.stringify(b.sources))
+  );
 }
+
+/**
+ * A stored message never changes, so it renders once: the history above a streaming reply (re-rendered every
+ * frame) does not re-render, and its Markdown is not parsed again, even if a refetch hands over new objects.
+ */
+export const ChatMessage = memo(function ChatMessage({ message }: { message: HistoryMessage }) {
+  return message.role === 'user' ? <UserMessage content={message.content} /> : <AssistantMessage message={message} />;
+}, (previous, next) => sameMessage(previous.message, next.message));

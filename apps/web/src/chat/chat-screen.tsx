@@ -67,6 +67,7 @@ export function ChatScreen() {
             <MessageList
               conversation={conversation}
               turn={chat.turn}
+              answeredId={chat.answeredId}
               loading={history.isPending}
               onPickSuggestion={chat.send}
               onRetry={() => void chat.retry()}

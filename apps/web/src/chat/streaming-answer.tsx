@@ -1,7 +1,11 @@
 import type { ChatTurn } from './conversation';
-import { MarkdownAnswer } from './markdown-answer';
+import { StreamingMarkdown } from './markdown-answer';
 
-/** The reply while it arrives. The live region lets screen readers follow the text as it streams. */
+/**
+ * The reply while it arrives, rendered at most once per animation frame (see useChatTurn), re-parsing only its
+ * last Markdown block. It is busy and not a live region itself: AnswerAnnouncer reads it to screen readers a
+ * paragraph at a time.
+ */
 export function StreamingAnswer({ turn }: { turn: ChatTurn }) {
   const waiting = turn.text === '' && !turn.status;
   return (
@@ -14,8 +18,8 @@ export function StreamingAnswer({ turn }: { turn: ChatTurn }) {
             {turn.status}
           </p>
         )}
-        <div className="live-answer" aria-live="polite">
-          {turn.text && <MarkdownAnswer text={turn.text} />}
+        <div className="live-answer">
+          {turn.text && <StreamingMarkdown text={turn.text} />}
         </div>
         {waiting && (
           <p className="typing" aria-label="Thinking">

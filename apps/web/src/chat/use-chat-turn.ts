@@ -1,15 +1,18 @@
 import { skipToken, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DoneEvent, History, HistoryMessage, StreamEnvelope } from '../api-types';
 import { useAuth } from '../auth/auth-context';
 import { useTRPC } from '../trpc';
 import { hasStoredQuestion, lastMessageId, withFinishedTurn, type ChatTurn } from './conversation';
 import { describeError } from './describe-error';
+import { frameBatcher } from './frame-batcher';
 import { useHistoryOptions } from './use-history';
 
 export interface ChatTurnControls {
   turn: ChatTurn | null;
+  /** The stored answer of the last turn that finished here, until the next one starts: its end is still news. */
+  answeredId: number | null;
   /** The socket dropped mid-reply; wsLink is reconnecting and will resume the same turn. */
   reconnecting: boolean;
   send: (message: string) => void;
@@ -25,8 +28,10 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
   const historyOptions = useHistoryOptions();
   const { signOut } = useAuth();
   const [turn, setTurnState] = useState<ChatTurn | null>(null);
-  // The turn and its text as of the last event, readable synchronously when the next one (or `done`) arrives,
-  // which can be before React has rendered the previous update.
+  const [answeredId, setAnsweredId] = useState<number | null>(null);
+  // The turn as last set, readable synchronously when the next event (or `done`) arrives, which can be before
+  // React has rendered the previous update. Its `text` lags behind while tokens wait for the next frame:
+  // textRef has every token received so far.
   const turnRef = useRef<ChatTurn | null>(null);
   const textRef = useRef('');
   // The first event means the question is stored, so the stats panel can count it without waiting for the answer.
@@ -36,6 +41,16 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
     turnRef.current = typeof next === 'function' ? next(turnRef.current) : next;
     setTurnState(turnRef.current);
   }, []);
+
+  // A long reply arrives as thousands of tokens, and each render re-parses all of its Markdown so far: tokens
+  // only collect in textRef, and reach React at most once per animation frame.
+  const [tokenFlush] = useState(() =>
+    frameBatcher(() => {
+      const text = textRef.current;
+      setTurn((t) => t && { ...t, text, status: null });
+    }),
+  );
+  useEffect(() => () => tokenFlush.cancel(), [tokenFlush]);
 
   const refreshAfterTurn = useCallback(() => {
     void queryClient.invalidateQueries({ queryKey: trpc.chat.history.queryKey() });
@@ -54,6 +69,7 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
       stopped: done.stopped,
     };
     queryClient.setQueryData(historyOptions.queryKey, (cached) => cached && withFinishedTurn(cached, current, answer));
+    setAnsweredId(answer.id);
     setTurn(null);
     refreshAfterTurn();
   };
@@ -63,14 +79,18 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
       questionCountedRef.current = true;
       void queryClient.invalidateQueries({ queryKey: trpc.chat.sessions.queryKey() });
     }
+    if (event.type === 'token') {
+      textRef.current += event.content;
+      return tokenFlush.schedule();
+    }
+    // Whatever follows tokens applies after them, so they are shown first: none lost, none shown twice.
+    tokenFlush.flushNow();
     if (event.type === 'done') return finish(event);
-    if (event.type === 'status') return setTurn((t) => t && { ...t, status: event.content });
-    textRef.current += event.content;
-    const text = textRef.current;
-    setTurn((t) => t && { ...t, text, status: null });
+    setTurn((t) => t && { ...t, status: event.content });
   };
 
   const onError = (error: unknown) => {
+    tokenFlush.flushNow();
     const described = describeError(error);
     if (described.kind === 'unauthorized') return signOut(described.detail);
     setTurn((t) => t && { ...t, phase: 'failed', status: null, error: described });
@@ -84,7 +104,9 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
   const stopMutation = useMutation(trpc.chat.stop.mutationOptions());
 
   const start = (message: string, afterId: number) => {
+    tokenFlush.cancel();
     textRef.current = '';
+    setAnsweredId(null);
     questionCountedRef.current = false;
     setTurn({ message, afterId, text: '', status: null, phase: 'streaming', error: null });
   };
@@ -116,5 +138,11 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
     start(failed.message, failed.afterId);
   };
 
-  return { turn, reconnecting, send, stop, retry, dismiss: () => setTurn(null) };
+  const dismiss = () => {
+    tokenFlush.cancel();
+    setAnsweredId(null);
+    setTurn(null);
+  };
+
+  return { turn, answeredId, reconnecting, send, stop, retry, dismiss };
 }

@@ -1,9 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
+import { memo } from 'react';
 import { useTRPC } from '../trpc';
 import { formatCount, formatDateTime } from './format';
 
-/** The numbers behind this conversation. Refetched whenever a turn finishes or the history is cleared. */
-export function SessionStats({ id }: { id: string }) {
+/**
+ * The numbers behind this conversation. Refetched whenever a turn finishes or the history is cleared; memo, so
+ * the chat screen re-rendering on every frame of a streaming reply leaves it alone.
+ */
+export const SessionStats = memo(function SessionStats({ id }: { id: string }) {
   const trpc = useTRPC();
   const stats = useQuery(trpc.chat.sessions.queryOptions());
 
@@ -41,4 +45,4 @@ export function SessionStats({ id }: { id: string }) {
       {stats.data && <p className="stats-user">Signed in as <strong>{stats.data.user_id}</strong></p>}
     </section>
   );
-}
+});
