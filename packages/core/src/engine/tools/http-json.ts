@@ -53,20 +53,21 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 async function readCapped(response: Response, maxBytes: number): Promise<string> {
   if (!response.body) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let size = 0;
   let text = '';
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    size += value.byteLength;
     if (size > maxBytes) {
-      await response.body.cancel();
+      await reader.cancel();
       throw new Error(`response larger than ${maxBytes} bytes`);
     }
-    text += decoder.decode(chunk, { stream: true });
+    text += decoder.decode(value, { stream: true });
   }
-  return text + decoder.decode();
 }
-
 function backoffMs(retryAfter: string | null, attempt: number, cap: number): number {
   const seconds = retryAfter === null ? NaN : Number(retryAfter);
   const wanted = Number.isFinite(seconds) ? seconds * 1000 : 250 * 2 ** attempt;
