@@ -9,14 +9,16 @@
  *
  *   1. time-to-first-token.ts       added TTFT over SSE and tRPC/WebSocket vs the SDK alone     (in process)
  *   2. turns-per-second.ts          turns/s of 16 concurrent users vs the raw SDK + driver limit (in process)
- *   3. memory-per-websocket.ts      server heap/RSS per idle authenticated WebSocket vs bare ws  (child process)
- *   4. slow-reader-backpressure.ts  what a slow SSE reader costs the others, and that its reply is saved
+ *   3. memory-per-websocket.ts      server heap per idle authenticated WebSocket vs bare ws      (child process)
+ *   4. slow-reader-backpressure.ts  what a slow SSE reader costs the others and the server, and that its
+ *                                   reply is saved in full                                      (child process)
  *
  * Parts 1, 2 and 4 run on PGlite, and on a fresh Postgres database too when TEST_DATABASE_URL or DATABASE_URL
  * is set; part 3 measures the WebSocket layer, which does not touch the database, so it runs on PGlite only.
  *
  * Run: pnpm --filter @fixthread/server bench
  */
+import { cpus, loadavg } from 'node:os';
 import {
   measureMemoryPerWebSocket,
   reportMemoryPerWebSocket,
@@ -40,8 +42,12 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/** Other work on the machine moves absolute figures (not, much, the ratios); the load says how much there was. */
+const load = () => loadavg()[0]?.toFixed(2) ?? '?';
+
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadAtStart = load();
   const OpenAI = await loadOpenAI();
   const ttft: TtftResult[] = [];
   const throughput: ThroughputResult[] = [];
@@ -89,7 +95,10 @@ async function main(): Promise<void> {
   reportMemoryPerWebSocket(memory);
   console.log('\nPart 4 — a slow SSE reader among normal users (server in a child process)');
   reportSlowReaderBackpressure(backpressure);
-  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  console.log(
+    `\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s; 1-min load average ${loadAtStart} at start, ` +
+      `${load()} at end (${cpus().length} CPUs)`,
+  );
 }
 
 await main();

@@ -1,10 +1,14 @@
 /**
  * Part 2 — turns/s. USERS concurrent users, each doing sequential turns for a fixed time: through the server
  * (POST /chat over HTTP) and at the raw-driver limit (support/raw-turn.ts: SDK call to the same fake with the
- * request the server sent, plus the rows a turn writes, straight through the driver). Windows alternate
- * raw / raw+reads / server so machine noise hits all three. Also reports this process's CPU per turn (the
- * server, clients and fake all run here), a steadier figure than wall time on a shared 2-core box.
+ * request the server sent, plus the rows a turn writes, straight through the driver). Two rows in between
+ * say where the difference goes: the raw limit plus the two reads a turn makes, and core's engine called in
+ * process (engine.send, same options and database, no HTTP). Windows alternate between all four so machine
+ * noise hits them alike. Also reports this process's CPU per turn (the server, clients and fake all run here),
+ * a steadier figure than wall time on a shared 2-core box.
  */
+import { createChatEngine } from '@fixthread/core';
+import { engineOptionsFromEnv } from '../src/env';
 import { SHORT_REPLY } from './support/fake-model';
 import type { InProcessServer } from './support/in-process-server';
 import { devLogin } from './support/server-env';
@@ -17,7 +21,8 @@ const WINDOW_MS = 2_500;
 const ROUNDS = 2;
 const WARMUP_MS = 1_000;
 
-type Mode = 'raw' | 'rawReads' | 'server';
+type Mode = 'raw' | 'rawReads' | 'engine' | 'server';
+const MODES: Mode[] = ['raw', 'rawReads', 'engine', 'server'];
 
 interface ModeTally {
   turns: number;
@@ -40,7 +45,13 @@ export async function measureTurnsPerSecond(
   const tokens = await Promise.all(
     Array.from({ length: USERS }, (_, u) => devLogin(server.url, `tps-server-${u}`)),
   );
+  // A second engine on the same database with the server's settings: the turn without the transport.
+  const engine = createChatEngine({ db: server.db.database.db, ...engineOptionsFromEnv(server.env) });
   const turnOf: Record<Mode, (user: number, n: number) => Promise<void>> = {
+    engine: async (user, n) => {
+      const { response } = await engine.send(`tps-engine-${user}`, `The dishwasher will not drain (${n})`);
+      sanity(response === SHORT_REPLY, 'engine.send returned a different reply');
+    },
     server: async (user, n) => {
       const response = await fetch(`${server.url}/chat`, {
         method: 'POST',
@@ -66,25 +77,29 @@ export async function measureTurnsPerSecond(
     sanity(text === SHORT_REPLY, 'raw turn streamed a different reply');
   }
 
+  const tally = (): ModeTally => ({ turns: 0, ms: 0, cpuMs: 0, latencies: [] });
   const tallies: Record<Mode, ModeTally> = {
-    raw: { turns: 0, ms: 0, cpuMs: 0, latencies: [] },
-    rawReads: { turns: 0, ms: 0, cpuMs: 0, latencies: [] },
-    server: { turns: 0, ms: 0, cpuMs: 0, latencies: [] },
+    raw: tally(),
+    rawReads: tally(),
+    engine: tally(),
+    server: tally(),
   };
   // Warm-up: the server first (its request is what the raw turns replay), then the raw paths.
   await runWindow(turnOf.server, WARMUP_MS);
   await runWindow(turnOf.raw, WARMUP_MS / 2);
   await runWindow(turnOf.rawReads, WARMUP_MS / 2);
+  await runWindow(turnOf.engine, WARMUP_MS / 2);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of ['raw', 'rawReads', 'server'] as const) {
+    for (const mode of MODES) {
       const window = await runWindow(turnOf[mode], WINDOW_MS);
-      const tally = tallies[mode];
-      tally.turns += window.turns;
-      tally.ms += window.ms;
-      tally.cpuMs += window.cpuMs;
-      tally.latencies.push(...window.latencies);
+      const sum = tallies[mode];
+      sum.turns += window.turns;
+      sum.ms += window.ms;
+      sum.cpuMs += window.cpuMs;
+      sum.latencies.push(...window.latencies);
     }
   }
+  await engine.drain();
   return { driver, tallies };
 }
 
@@ -120,6 +135,7 @@ export function reportTurnsPerSecond(results: ThroughputResult[]): void {
   const labels: Record<Mode, string> = {
     raw: 'raw limit: SDK + driver writes',
     rawReads: 'raw limit + the 2 reads a turn makes',
+    engine: 'core engine.send() in process (no HTTP)',
     server: 'FixThread POST /chat',
   };
   const rows: string[][] = [];
@@ -127,7 +143,7 @@ export function reportTurnsPerSecond(results: ThroughputResult[]): void {
     const base = tallies.raw;
     const baseRate = (base.turns / base.ms) * 1000;
     const baseCpu = base.cpuMs / base.turns;
-    for (const mode of ['raw', 'rawReads', 'server'] as const) {
+    for (const mode of MODES) {
       const t = tallies[mode];
       const rate = (t.turns / t.ms) * 1000;
       const cpu = t.cpuMs / t.turns;
@@ -161,15 +177,17 @@ export function reportTurnsPerSecond(results: ThroughputResult[]): void {
   );
   console.log(
     `  (raw: the same SDK call (the server's last request body) and the turn's SQL straight through the driver, with no\n` +
-      `   HTTP hop, auth, Drizzle or engine; ${ROUNDS}×${WINDOW_MS / 1000} s per mode, interleaved; CPU = this whole process)`,
+      `   HTTP hop, auth, Drizzle or engine; ${ROUNDS}×${WINDOW_MS / 1000} s per mode, interleaved; CPU = this whole process,\n` +
+      `   so the server rows include their HTTP client's share)`,
   );
   for (const { driver, tallies } of results) {
     const rate = (m: Mode) => (tallies[m].turns / tallies[m].ms) * 1000;
     const cpu = (m: Mode) => tallies[m].cpuMs / tallies[m].turns;
     console.log(
       `→ ${driver}: the server completes ${fixed(rate('server'), 0)} turns/s vs a raw-driver limit of ${fixed(rate('raw'), 0)} ` +
-        `(${fixed((rate('server') / rate('raw')) * 100, 0)}% of it; ${times(cpu('server') / cpu('raw'))} the CPU per turn, ` +
-        `${times(cpu('server') / cpu('rawReads'))} vs raw with the same reads).`,
+        `(${fixed((rate('server') / rate('raw')) * 100, 0)}% of it) at ${times(cpu('server') / cpu('raw'))} the CPU per turn: ` +
+        `the turn's reads ${times(cpu('rawReads') / cpu('raw'))}, the engine (Drizzle, tokenizer, event log) ` +
+        `${times(cpu('engine') / cpu('rawReads'))} on top, HTTP transport ${times(cpu('server') / cpu('engine'))} on top of that.`,
     );
   }
 }

@@ -27,13 +27,20 @@ export async function startChildServer(
   try {
     const ready = await request(child, { type: 'start', mode, env });
     if (ready.type !== 'ready') throw new Error('child did not start');
+    // One request out at a time (a reply is matched to whatever is waiting), so concurrent callers queue.
+    let queue: Promise<unknown> = Promise.resolve();
+    const memory = async (gc: boolean): Promise<ServerMemory> => {
+      const reply = await request(child, { type: 'memory', gc });
+      if (reply.type !== 'memory') throw new Error('child did not report memory');
+      return reply.usage;
+    };
     return {
       url: ready.url,
       pid: child.pid ?? -1,
-      memory: async (gc = true) => {
-        const reply = await request(child, { type: 'memory', gc });
-        if (reply.type !== 'memory') throw new Error('child did not report memory');
-        return reply.usage;
+      memory: (gc = true) => {
+        const next = queue.then(() => memory(gc));
+        queue = next.catch(() => {});
+        return next;
       },
       stop: async () => {
         if (child.exitCode === null) child.send({ type: 'exit' } satisfies ChildRequest);
@@ -46,7 +53,7 @@ export async function startChildServer(
   }
 }
 
-/** One request, one reply: the bench never has two requests out to the same child. */
+/** One request, one reply: callers never have two requests out to the same child (see the queue above). */
 function request(child: ChildProcess, message: ChildRequest): Promise<ChildReply> {
   return new Promise((resolve, reject) => {
     const onMessage = (reply: ChildReply) => {

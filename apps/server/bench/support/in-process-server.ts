@@ -6,13 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type FixThreadServer } from '../../src/create-server';
-import { loadEnv } from '../../src/env';
+import { loadEnv, type Env } from '../../src/env';
 import type { BenchDatabase, BenchDriver } from './databases';
 import { startFakeModel, type FakeModel } from './fake-model';
 import { benchEnv } from './server-env';
 
 export interface InProcessServer {
   url: string;
+  env: Env;
   server: FixThreadServer;
   db: BenchDatabase;
   model: FakeModel;
@@ -29,6 +30,7 @@ export async function startInProcessServer(driver: BenchDriver): Promise<InProce
   const url = await server.start();
   return {
     url,
+    env,
     server,
     db,
     model,

@@ -1,11 +1,12 @@
 /**
  * A POST /chat/stream client that reads its response a few bytes at a time: a raw TCP socket, paused, from
  * which `bytesPerTick` are taken every `tickMs`. Node stops reading the kernel once ~16 KiB sit unread, so
- * the TCP window closes and the server's writes see backpressure, as with a phone on a poor connection.
+ * the TCP window closes, and once the kernel buffers on both ends are full (kernelSocketBuffering below) the
+ * server's writes see backpressure, as with a phone on a poor connection.
  */
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
-import { sanity } from './stats';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { sanity, sleep } from './stats';
 
 export interface SlowReader {
   /** Response bytes (headers included) taken so far. */
@@ -56,4 +57,31 @@ export async function startSlowReader(
       socket.destroy();
     },
   };
+}
+
+/**
+ * How many bytes a loopback connection whose reader has stopped reading absorbs (both sockets' kernel buffers
+ * plus Node's read-ahead) before a writer has to hold data itself: a reply smaller than this never makes the
+ * server wait for a slow reader.
+ */
+export async function kernelSocketBuffering(): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024, 0x78);
+  const total = 32 * 1024 * 1024;
+  const accepted = new Promise<number>((resolve) => {
+    const server = createServer((socket) => {
+      for (let written = 0; written < total; written += chunk.length) socket.write(chunk);
+      void sleep(300).then(() => {
+        resolve(total - socket.writableLength);
+        socket.destroy();
+        server.close();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+      client.pause();
+      client.on('error', () => {});
+      client.on('close', () => client.destroy());
+    });
+  });
+  return accepted;
 }
