@@ -1,8 +1,8 @@
 import type OpenAI from 'openai';
 import type { Db } from '../db/db';
-import type { Source } from '../db/schema';
 import { loadContext } from '../store/context';
 import { appendAssistantMessage, type ToolCallRecord } from '../store/messages';
+import { uniqueSources } from '../store/sources';
 import { threadIdFor } from '../store/thread-id';
 import { UpstreamUnavailable } from '../errors';
 import { addUsage } from '../store/usage';
@@ -62,7 +62,7 @@ export async function runTurn(deps: TurnDependencies, userId: string, log: TurnL
       type: 'done',
       thread_id: threadIdFor(userId),
       message_id: stored.id,
-      sources: uniqueSources(reply.toolCalls),
+      sources: uniqueSources(reply.toolCalls.flatMap((call) => call.sources)),
       usage: { total_tokens: reply.tokens, estimated: reply.estimated },
       stopped: reply.finishReason === 'stopped',
     });
@@ -179,9 +179,4 @@ async function replyOffline(
     finishReason: stopped ? 'stopped' : 'stop',
     toolCalls: [],
   };
-}
-
-function uniqueSources(calls: ToolCallRecord[]): Source[] {
-  const seen = new Set<string>();
-  return calls.flatMap((call) => call.sources).filter((source) => !seen.has(source.url) && seen.add(source.url));
 }

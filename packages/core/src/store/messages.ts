@@ -4,6 +4,7 @@ import { conversations, toolCalls, type Source } from '../db/schema';
 import { countTokens } from '../tokens';
 import { prepared } from './prepared';
 import { threadIdFor } from './thread-id';
+import { uniqueSources } from './sources';
 import { addUsage } from './usage';
 
 export type Role = 'user' | 'assistant';
@@ -119,7 +120,7 @@ export async function history(db: Db, userId: string, options: { limit: number }
     role: row.role,
     content: row.content,
     timestamp: toIso(row.createdAt),
-    sources: dedupeSources(sourcesByMessage.get(row.id) ?? []),
+    sources: uniqueSources(sourcesByMessage.get(row.id) ?? []),
     stopped: row.finishReason === 'stopped',
   }));
 }
@@ -167,9 +168,4 @@ function toStored(row: { id: number; createdAt: Date | null } | undefined): Stor
 // `created_at` is nullable in the note's schema; only rows inserted by hand without it can lack one.
 function toIso(value: Date | null): string {
   return (value ?? new Date(0)).toISOString();
-}
-
-function dedupeSources(sources: Source[]): Source[] {
-  const seen = new Set<string>();
-  return sources.filter((s) => !seen.has(s.url) && seen.add(s.url));
 }
