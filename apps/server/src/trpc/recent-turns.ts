@@ -1,7 +1,11 @@
 import { threadIdFor, type Turn } from '@fixthread/core';
 
-/** Long enough for a client to reconnect after a network blip, short enough to hold little memory. */
-const RETAIN_AFTER_DONE_MS = 2 * 60_000;
+/**
+ * Long enough for wsLink to reconnect after a blip (it retries within seconds), short enough that finished
+ * turns don't pile up: each keeps its whole event log (~190 B per token, measured by `pnpm bench`), so two
+ * minutes at 100 WebSocket turns/s held about 1 GiB. A client that comes back later reloads the history.
+ */
+const RETAIN_AFTER_DONE_MS = 15_000;
 
 /**
  * Turns that a WebSocket client may resume. wsLink re-sends a live subscription after reconnecting, with
