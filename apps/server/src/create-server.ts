@@ -12,6 +12,9 @@ import { authRoutes } from './rest/auth-routes';
 import { chatRoutes } from './rest/chat-routes';
 import { healthRoute } from './rest/health-route';
 import { registerWebClient } from './rest/web-client';
+import { refuseInvalidUtf8Bodies } from './strict-utf8-body';
+import { closeWebSocketsCleanly } from './websocket-shutdown';
+import { ActiveStreams } from './trpc/active-streams';
 import { RecentTurns } from './trpc/recent-turns';
 import { appRouter, type AppRouter } from './trpc/root';
 import { createContextFactory, publicErrorOf } from './trpc/trpc';
@@ -50,7 +53,11 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
   const database = options.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, pgliteDir: pgliteDir(env) }));
   const ownsDatabase = !options.database;
   try {
-    const engine = createChatEngine({ db: database.db, ...engineOptionsFromEnv(env) });
+    const engine = createChatEngine({
+      db: database.db,
+      ...engineOptionsFromEnv(env),
+      databaseDeadlineMs: database.driver === 'postgres' ? env.DATABASE_TIMEOUT_MS : null,
+    });
     const shutdown = { started: false };
     const app = await buildApp(options, { engine, database, auth, shutdown });
     if (auth.mode === 'dev') {
@@ -68,8 +75,9 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
           shutdown.started = true;
           const deadline = graceMs === undefined ? undefined : setTimeout(() => stopTurnsInFlight(app, engine), graceMs);
           try {
-            // Closing Fastify refuses new requests, closes WebSockets and waits for in-flight responses;
-            // turns whose readers left are still running, so the engine drains after it.
+            // Closing Fastify refuses new requests, lets WebSocket subscribers receive their turns' `done` before
+            // closing them, and waits for in-flight responses; turns whose readers left may still be running,
+            // so the engine drains after it.
             await app.close();
             await engine.drain();
           } finally {
@@ -117,6 +125,7 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
 
   // Every endpoint takes JSON; a text body would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
+  refuseInvalidUtf8Bodies(app);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -132,10 +141,14 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
     return reply.status(visible.status).send(errorBody(visible));
   });
 
-  await app.register(fastifyWebsocket, { options: { maxPayload: env.BODY_LIMIT_BYTES } });
+  const streams = new ActiveStreams();
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: env.BODY_LIMIT_BYTES },
+    preClose: () => closeWebSocketsCleanly(app, engine, streams),
+  });
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: createContextFactory({ engine, turns: new RecentTurns(), verify: auth.verify }),
+    createContext: createContextFactory({ engine, turns: new RecentTurns(), streams, shutdown, verify: auth.verify }),
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
       if (isServerSide(publicErrorOf(error))) app.log.error({ err: error.cause ?? error, path }, 'tRPC call failed');

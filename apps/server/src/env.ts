@@ -58,6 +58,8 @@ const schema = z.object({
    * Keep it about 10 s under the orchestrator's own limit (Kubernetes: 30 s) to leave time for those saves.
    */
   SHUTDOWN_GRACE_MS: integer(0).default(20_000),
+  /** Postgres only: a database operation that has not answered by then fails with 503 DATABASE_UNAVAILABLE. */
+  DATABASE_TIMEOUT_MS: integer(100, 60_000).default(1_500),
 });
 
 type RawEnv = z.infer<typeof schema>;

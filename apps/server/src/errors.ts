@@ -1,6 +1,7 @@
 import { DomainError, ValidationError } from '@fixthread/core';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { z } from 'zod';
+import { InvalidUtf8Body } from './strict-utf8-body';
 import { toValidationError } from './validation';
 
 /**
@@ -26,7 +27,16 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   CONFLICT: 409,
   QUOTA_EXCEEDED: 429,
   UPSTREAM_UNAVAILABLE: 503,
+  DATABASE_UNAVAILABLE: 503,
 };
+
+/** A socket still open while the server shuts down asked for a new turn: another instance should take it. */
+export class ServerShuttingDown extends Error {
+  constructor() {
+    super('The server is restarting; please try again in a moment.');
+    this.name = 'ServerShuttingDown';
+  }
+}
 
 export const INTERNAL_ERROR: PublicError = { status: 500, code: 'INTERNAL', message: 'Internal server error' };
 
@@ -42,6 +52,8 @@ export function toPublicError(error: unknown): PublicError {
   if (error instanceof ValidationError) return fromValidation(error);
   if (error instanceof DomainError) return { status: DOMAIN_STATUS[error.code], code: error.code, message: error.message };
   if (error instanceof z.ZodError) return fromValidation(toValidationError(error));
+  if (error instanceof ServerShuttingDown) return { status: 503, code: 'SHUTTING_DOWN', message: error.message };
+  if (error instanceof InvalidUtf8Body) return { status: 400, code: 'INVALID_UTF8', message: error.message };
   return fromFastifyClientError(error) ?? INTERNAL_ERROR;
 }
 

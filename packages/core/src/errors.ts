@@ -3,7 +3,14 @@
  * errorFormatter); anything that is not a DomainError is an internal error and is never shown to users.
  */
 export abstract class DomainError extends Error {
-  abstract readonly code: 'VALIDATION' | 'UNAUTHORIZED' | 'QUOTA_EXCEEDED' | 'UPSTREAM_UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT';
+  abstract readonly code:
+    | 'VALIDATION'
+    | 'UNAUTHORIZED'
+    | 'QUOTA_EXCEEDED'
+    | 'UPSTREAM_UNAVAILABLE'
+    | 'DATABASE_UNAVAILABLE'
+    | 'NOT_FOUND'
+    | 'CONFLICT';
 }
 
 export class ValidationError extends DomainError {
@@ -44,6 +51,18 @@ export class UpstreamUnavailable extends DomainError {
   ) {
     super(message, options);
     this.name = 'UpstreamUnavailable';
+  }
+}
+
+/**
+ * The database could not be reached, or did not answer within the deadline. Nothing of the failed operation
+ * is acknowledged to the user; the server serves again as soon as the database is back.
+ */
+export class DatabaseUnavailable extends DomainError {
+  readonly code = 'DATABASE_UNAVAILABLE';
+  constructor(message = 'The database is unavailable right now. Please try again shortly.', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnavailable';
   }
 }
 

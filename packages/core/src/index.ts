@@ -17,7 +17,16 @@ export {
   type Role,
 } from './store/messages';
 export { loadContext, type ContextMessage, type LoadContextOptions } from './store/context';
-export { openDatabase, migrationsDir, type Database, type Db, type Driver } from './db/index';
+export {
+  openDatabase,
+  migrationsDir,
+  createDatabaseGuard,
+  isDatabaseUnreachable,
+  type Database,
+  type DatabaseGuard,
+  type Db,
+  type Driver,
+} from './db/index';
 export type { Source } from './db/schema';
 export { createChatEngine, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX } from './engine/create-chat-engine';
 export { validateMessage } from './engine/validate-message';
@@ -28,4 +37,13 @@ export {
   type ToolOptions,
   type WebSearchOptions,
 } from './engine/options';
-export type { ChatEngine, Turn, TurnEvent, DoneEvent, SendResult, HistoryResult, ClearResult } from './engine/types';
+export type {
+  ChatEngine,
+  Turn,
+  TurnEvent,
+  PositionedEvent,
+  DoneEvent,
+  SendResult,
+  HistoryResult,
+  ClearResult,
+} from './engine/types';

@@ -9,9 +9,22 @@ const MAX_SUBJECT_LENGTH = 128;
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/**
+ * The subject is the user id exactly as the identity provider wrote it: nothing trims, folds case or
+ * normalises it, so two different subjects are always two different users (Postgres compares text byte for
+ * byte under the default deterministic collation). What could not survive that exactly is refused instead:
+ * a lone surrogate, which UTF-8 cannot encode and the driver would turn into U+FFFD (so "\ud800x" and
+ * "\udfffx" once became the same user as "\ufffdx"), control characters, and surrounding whitespace, which
+ * logs, admin tools and the design note's SQL shown in a terminal would make indistinguishable.
+ */
 export function parseUserId(sub: unknown): string {
   if (typeof sub !== 'string' || sub.trim().length === 0) throw new UnauthorizedError('Token has no subject');
-  if (sub.length > MAX_SUBJECT_LENGTH || CONTROL_CHARACTERS.test(sub)) {
+  if (
+    sub.length > MAX_SUBJECT_LENGTH ||
+    !sub.isWellFormed() ||
+    CONTROL_CHARACTERS.test(sub) ||
+    sub.trim() !== sub
+  ) {
     throw new UnauthorizedError('Token subject is not a valid user id');
   }
   return sub;

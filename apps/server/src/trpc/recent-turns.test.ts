@@ -8,18 +8,19 @@ function turnOf(userId: string, id = 'b1f0c7e2-1111-4222-8333-944445555666'): Tu
     threadId: `user-${userId}`,
     userMessageId: 1,
     events: async function* () {},
+    positionedEvents: async function* () {},
     done: new Promise(() => {}),
     stop: () => {},
   };
 }
 
 describe('event ids', () => {
-  it('round-trip turn id and index', () => {
+  it('round-trip turn id and position', () => {
     const turn = turnOf('ann');
-    expect(parseEventId(eventId(turn, 7))).toEqual({ turnId: turn.id, index: 7 });
+    expect(parseEventId(eventId(turn, '7.1024'))).toEqual({ turnId: turn.id, position: '7.1024' });
   });
 
-  it.each([['no-separator'], [':3'], ['abc:'], ['abc:-1'], ['abc:1.5'], ['abc:x']])('rejects %j', (id) => {
+  it.each([['no-separator'], [':3.0'], ['abc:'], ['abc:-1.0'], ['abc:1'], ['abc:x.1'], ['abc:1.5.2']])('rejects %j', (id) => {
     expect(parseEventId(id)).toBeUndefined();
   });
 });

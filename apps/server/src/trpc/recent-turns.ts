@@ -2,16 +2,14 @@ import { threadIdFor, type Turn } from '@fixthread/core';
 
 /**
  * Long enough for wsLink to reconnect after a blip (it retries within seconds), short enough that finished
- * turns don't pile up: each keeps its whole event log (~190 B per token, measured by `pnpm bench`), so two
- * minutes at 100 WebSocket turns/s held about 1 GiB. A client that comes back later reloads the history.
+ * turns don't pile up: each keeps its whole event log (about its reply's size, measured by `pnpm bench`). A client that comes back later reloads the history.
  */
 const RETAIN_AFTER_DONE_MS = 15_000;
 
 /**
  * Turns that a WebSocket client may resume. wsLink re-sends a live subscription after reconnecting, with
  * the id of the last event it saw; without this the re-sent subscription would post the message again.
- * Event ids are `<turn id>:<index>` and the engine replays a turn's events from the start, so resuming is
- * "replay and skip what was seen".
+ * Event ids are `<turn id>:<position>`, and the engine resumes a turn's events after any position it yielded.
  */
 export class RecentTurns {
   private readonly byId = new Map<string, Turn>();
@@ -29,12 +27,13 @@ export class RecentTurns {
   }
 }
 
-export function eventId(turn: Turn, index: number): string {
-  return `${turn.id}:${index}`;
+/** `<turn id>:<position>`, the position being the one the engine yielded after the event. */
+export function eventId(turn: Turn, position: string): string {
+  return `${turn.id}:${position}`;
 }
 
-export function parseEventId(id: string): { turnId: string; index: number } | undefined {
-  const match = /^(.+):(\d{1,9})$/.exec(id);
+export function parseEventId(id: string): { turnId: string; position: string } | undefined {
+  const match = /^(.+):(\d{1,9}\.\d{1,12})$/.exec(id);
   if (!match?.[1] || !match[2]) return undefined;
-  return { turnId: match[1], index: Number(match[2]) };
+  return { turnId: match[1], position: match[2] };
 }

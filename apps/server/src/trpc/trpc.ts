@@ -7,12 +7,16 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { assertNotExpired, authenticateHeader } from '../auth/authenticate';
 import type { AuthenticatedUser, VerifyToken } from '../auth/verify-token';
-import { INTERNAL_ERROR, toPublicError, trpcCodeFor, type PublicError } from '../errors';
+import { INTERNAL_ERROR, ServerShuttingDown, toPublicError, trpcCodeFor, type PublicError } from '../errors';
+import type { ActiveStreams } from './active-streams';
 import type { RecentTurns } from './recent-turns';
 
 export interface Context {
   engine: ChatEngine;
   turns: RecentTurns;
+  streams: ActiveStreams;
+  /** Set when the server starts shutting down: sockets still open must not start new turns. */
+  shutdown: { readonly started: boolean };
   user: AuthenticatedUser | null;
   /** Why `user` is null, so the procedure that needs a user can say what was wrong with the token. */
   authError: UnauthorizedError | null;
@@ -21,6 +25,8 @@ export interface Context {
 export interface ContextDeps {
   engine: ChatEngine;
   turns: RecentTurns;
+  streams: ActiveStreams;
+  shutdown: { readonly started: boolean };
   verify: VerifyToken;
 }
 
@@ -31,17 +37,17 @@ export interface ContextDeps {
  * instead). Over HTTP it is the Authorization header only: tRPC also fills `connectionParams` from an HTTP
  * request's `?connectionParams=` query, which would put tokens in URLs, and so in access logs and proxies.
  */
-export function createContextFactory({ engine, turns, verify }: ContextDeps) {
+export function createContextFactory({ verify, ...deps }: ContextDeps) {
   return async ({ req, res, info }: CreateFastifyContextOptions): Promise<Context> => {
     const authorization = isWebSocket(res)
       ? (bearerFromConnectionParams(info.connectionParams) ?? req.headers.authorization)
       : req.headers.authorization;
     try {
       const user = await authenticateHeader(verify, authorization);
-      return { engine, turns, user, authError: null };
+      return { ...deps, user, authError: null };
     } catch (error) {
       const authError = error instanceof UnauthorizedError ? error : new UnauthorizedError();
-      return { engine, turns, user: null, authError };
+      return { ...deps, user: null, authError };
     }
   };
 }
@@ -62,9 +68,15 @@ function bearerFromConnectionParams(params: Record<string, string | undefined> |
 
 const t = initTRPC.context<Context>().create({
   isDev: false,
-  // On by default: `GET /trpc/chat.stream?input=…` would start a turn with the message in the URL, which
-  // access logs and proxies record. Subscriptions go over the WebSocket only.
-  sse: { enabled: false },
+  // `chat.stream` also works over HTTP as a tRPC SSE subscription (httpSubscriptionLink), for clients that
+  // can't hold a WebSocket. Its input travels in the URL: our logs never record query strings, but proxies in
+  // front may, so the WebSocket stays the recommended transport. Pings keep proxies from closing a stream
+  // waiting on a slow tool; tracked ids let EventSource's reconnect resume the same turn.
+  sse: {
+    enabled: true,
+    ping: { enabled: true, intervalMs: 15_000 },
+    client: { reconnectAfterInactivityMs: 40_000 },
+  },
   errorFormatter({ shape, error }) {
     const visible = publicErrorOf(error);
     const code = trpcCodeFor(visible);
@@ -86,7 +98,9 @@ const t = initTRPC.context<Context>().create({
 /** Our typed errors travel as the TRPCError's cause; tRPC's own client errors (bad path, bad JSON) are safe as they are. */
 export function publicErrorOf(error: TRPCError): PublicError {
   const { cause } = error;
-  if (cause instanceof DomainError || cause instanceof z.ZodError) return toPublicError(cause);
+  if (cause instanceof DomainError || cause instanceof z.ZodError || cause instanceof ServerShuttingDown) {
+    return toPublicError(cause);
+  }
   if (error.code === 'INTERNAL_SERVER_ERROR') return INTERNAL_ERROR;
   return { status: getHTTPStatusCodeFromError(error), code: error.code, message: error.message };
 }

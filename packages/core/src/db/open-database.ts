@@ -45,7 +45,16 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   // The note's columns are `timestamp` without time zone: pinning the session to UTC keeps NOW() in UTC.
   const connection = { TimeZone: 'UTC', application_name: 'fixthread' };
   if (options.migrate ?? true) await migratePostgresLocked(url, connection);
-  const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {}, connection });
+  const client = postgres(url, {
+    max: options.maxConnections ?? 10,
+    onnotice: () => {},
+    connection,
+    // The default backoff grows to 20 s between reconnects after an outage, so requests kept waiting long after
+    // the database was back; a capped, short one brings the pool back within a second of a restart.
+    backoff: reconnectBackoffSeconds,
+    // Requests are answered by the engine's database deadline well before this; it only bounds a stuck connect.
+    connect_timeout: 5,
+  });
   const db = drizzlePostgres(client, { schema });
   return {
     db,
@@ -55,6 +64,11 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     },
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/** 50 ms, 100 ms, 200 ms, then 400 ms between attempts. */
+function reconnectBackoffSeconds(attempt: number): number {
+  return Math.min(0.05 * 2 ** attempt, 0.4);
 }
 
 /**

@@ -405,7 +405,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
   });
 
   it('answers offline, token by token, persisted and counted, when no model is configured', async () => {
-    await using fx = await startEngineFixture(database, { offline: true });
+    await using fx = await startEngineFixture(database, { offline: true, offlineTokenDelayMs: 1 });
     const user = newUser();
     const turn = await fx.engine.startTurn(user, 'hello?');
     const events = await collect(turn.events());

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
+import { createDatabaseGuard } from '../db/database-guard';
 import { QuotaExceeded, ValidationError } from '../errors';
 import { appendUserMessage, clearThread, history, stats, unansweredQuestion } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
@@ -8,7 +9,7 @@ import type { ChatEngineOptions } from './options';
 import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
 import { createToolbox } from './tools/toolbox';
 import { TurnLog } from './turn-log';
-import type { ChatEngine, Turn } from './types';
+import type { ChatEngine, PositionedEvent, Turn, TurnEvent } from './types';
 import { UserLocks } from './user-locks';
 import { validateMessage } from './validate-message';
 
@@ -18,10 +19,12 @@ const DEFAULT_LLM_TIMEOUT_MS = 60_000;
 
 export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const { db } = options;
+  const guard = createDatabaseGuard(options.databaseDeadlineMs ?? null);
   const toolbox = createToolbox(options.tools);
   const llm = options.llm;
   const deps: TurnDependencies = {
     db,
+    guard,
     llm: llm
       ? {
           model: llm.model,
@@ -83,11 +86,14 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     const release = await locks.acquire(userId);
     let userMessageId: number;
     try {
-      if (options.tokenQuota !== null && (await totalTokens(db, userId)) >= options.tokenQuota) {
-        throw new QuotaExceeded(`Token quota of ${options.tokenQuota} exhausted`);
+      const quota = options.tokenQuota;
+      if (quota !== null && (await guard(() => totalTokens(db, userId))) >= quota) {
+        throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
       }
-      const question =
-        (await unansweredQuestion(db, userId, entry.message)) ?? (await appendUserMessage(db, userId, entry.message));
+      const question = await guard(
+        async () =>
+          (await unansweredQuestion(db, userId, entry.message)) ?? (await appendUserMessage(db, userId, entry.message)),
+      );
       userMessageId = question.id;
     } catch (error) {
       release();
@@ -105,7 +111,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       id: randomUUID(),
       threadId: threadIdFor(userId),
       userMessageId,
-      events: (signal) => log.read(signal),
+      events: (signal) => eventsOnly(log.read(signal)),
+      positionedEvents: ({ signal, after } = {}) => log.read(signal, after),
       done: log.done,
       stop: () => entry.controller.abort(),
     };
@@ -135,7 +142,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
         throw new ValidationError(`limit must be an integer between 1 and ${HISTORY_LIMIT_MAX}`, 'limit');
       }
-      const messages = await history(db, userId, { limit });
+      const messages = await guard(() => history(db, userId, { limit }));
       return { thread_id: threadIdFor(userId), message_count: messages.length, messages };
     },
 
@@ -144,14 +151,14 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       stopAllOf(userId);
       const release = await locks.acquire(userId);
       try {
-        await clearThread(db, userId);
+        await guard(() => clearThread(db, userId));
       } finally {
         release();
       }
       return { success: true, message: 'Chat history cleared successfully', thread_id: threadIdFor(userId) };
     },
 
-    stats: (userId) => stats(db, userId),
+    stats: (userId) => guard(() => stats(db, userId)),
 
     stopAll() {
       for (const userId of turnsByUser.keys()) stopAllOf(userId);
@@ -161,6 +168,10 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+async function* eventsOnly(events: AsyncIterable<PositionedEvent>): AsyncGenerator<TurnEvent> {
+  for await (const { event } of events) yield event;
 }
 
 interface PendingTurn {

@@ -36,6 +36,11 @@ export interface ChatEngineOptions {
   tools: ToolOptions;
   /** Lifetime token allowance per user; `null` for none. */
   tokenQuota: number | null;
+  /**
+   * Longest wait for any database operation before it fails as DatabaseUnavailable, so an outage answers
+   * quickly instead of hanging requests; `null` for none (the embedded PGlite cannot be unreachable).
+   */
+  databaseDeadlineMs?: number | null;
   /** Delay between tokens of the offline responder, so it streams visibly. */
   offlineTokenDelayMs?: number;
 }

@@ -1,10 +1,16 @@
 import type OpenAI from 'openai';
+import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
 import { loadContext } from '../store/context';
-import { appendAssistantMessage, type ToolCallRecord } from '../store/messages';
+import {
+  appendAssistantMessage,
+  type AssistantMessageInput,
+  type StoredMessage,
+  type ToolCallRecord,
+} from '../store/messages';
 import { uniqueSources } from '../store/sources';
 import { threadIdFor } from '../store/thread-id';
-import { UpstreamUnavailable } from '../errors';
+import { DatabaseUnavailable, UpstreamUnavailable } from '../errors';
 import { addUsage } from '../store/usage';
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../tokens';
 import type { ChatMessage } from './llm/chat-message';
@@ -21,6 +27,7 @@ export interface ModelClient {
 
 export interface TurnDependencies {
   db: Db;
+  guard: DatabaseGuard;
   llm: ModelClient | null;
   toolbox: Toolbox;
   maxToolRounds: number;
@@ -31,8 +38,8 @@ export interface TurnDependencies {
   offlineTokenDelayMs: number;
 }
 
+/** The reply's text is not kept here: it is exactly what the turn's log streamed (`TurnLog.text()`). */
 interface Reply {
-  content: string;
   tokens: number;
   estimated: boolean;
   finishReason: string;
@@ -46,18 +53,12 @@ interface Reply {
 export async function runTurn(deps: TurnDependencies, userId: string, log: TurnLog, signal: AbortSignal): Promise<void> {
   const spent = { tokens: 0 };
   try {
-    const messages = await buildPrompt(deps, userId);
+    const messages = await deps.guard(() => buildPrompt(deps, userId));
     const onToken = (content: string) => log.push({ type: 'token', content });
     const reply = deps.llm
       ? await replyWithModel(deps, deps.llm, messages, onToken, log, signal, spent)
       : await replyOffline(deps, messages, onToken, signal);
-    const stored = await appendAssistantMessage(deps.db, userId, {
-      content: reply.content,
-      usageTokens: reply.tokens,
-      usageEstimated: reply.estimated,
-      finishReason: reply.finishReason,
-      toolCalls: reply.toolCalls,
-    });
+    const stored = await saveReply(deps, userId, log.text(), reply);
     log.push({
       type: 'done',
       thread_id: threadIdFor(userId),
@@ -67,16 +68,39 @@ export async function runTurn(deps: TurnDependencies, userId: string, log: TurnL
       stopped: reply.finishReason === 'stopped',
     });
   } catch (error) {
-    await chargeFailedTurn(deps.db, userId, spent.tokens + (error instanceof UpstreamUnavailable ? error.spentTokens : 0));
+    await chargeFailedTurn(deps, userId, spent.tokens + (error instanceof UpstreamUnavailable ? error.spentTokens : 0));
     log.fail(error);
   }
 }
 
+/**
+ * The model has answered and the user has seen it, so only an unreachable database may lose the reply. Any
+ * other failure of the full record (a tool call the database refuses, say) falls back to the reply and its
+ * usage alone, marked estimated.
+ */
+async function saveReply(deps: TurnDependencies, userId: string, content: string, reply: Reply): Promise<StoredMessage> {
+  const record: AssistantMessageInput = {
+    content,
+    usageTokens: reply.tokens,
+    usageEstimated: reply.estimated,
+    finishReason: reply.finishReason,
+    toolCalls: reply.toolCalls,
+  };
+  try {
+    return await deps.guard(() => appendAssistantMessage(deps.db, userId, record));
+  } catch (error) {
+    if (error instanceof DatabaseUnavailable) throw error;
+    return deps.guard(() =>
+      appendAssistantMessage(deps.db, userId, { ...record, usageEstimated: true, toolCalls: [] }),
+    );
+  }
+}
+
 /** Rounds that completed before a failure were billed by the provider, so they count even without a reply. */
-async function chargeFailedTurn(db: Db, userId: string, tokens: number): Promise<void> {
+async function chargeFailedTurn(deps: TurnDependencies, userId: string, tokens: number): Promise<void> {
   if (tokens <= 0) return;
   try {
-    await addUsage(db, userId, tokens);
+    await deps.guard(() => addUsage(deps.db, userId, tokens));
   } catch {
     // The turn already failed with a more useful error; an unrecorded charge is in the user's favour.
   }
@@ -107,21 +131,20 @@ async function replyWithModel(
   signal: AbortSignal,
   spent: { tokens: number },
 ): Promise<Reply> {
-  const reply: Reply = { content: '', tokens: 0, estimated: false, finishReason: 'stop', toolCalls: [] };
-  let roundText = '';
+  const reply: Reply = { tokens: 0, estimated: false, finishReason: 'stop', toolCalls: [] };
+  let streamedAny = false;
+  let endsWithNewline = false;
+  let roundStreamed = false;
   const streamToken = (text: string) => {
     // Text from separate rounds reads as separate paragraphs; the separator streams like any token.
-    if (roundText === '' && reply.content !== '' && !reply.content.endsWith('\n')) {
-      reply.content += '\n\n';
-      onToken('\n\n');
-    }
-    roundText += text;
-    reply.content += text;
+    if (!roundStreamed && streamedAny && !endsWithNewline) onToken('\n\n');
+    roundStreamed = streamedAny = true;
+    endsWithNewline = text.endsWith('\n');
     onToken(text);
   };
   try {
     for (let round = 0; ; round++) {
-      roundText = '';
+      roundStreamed = false;
       const offerTools = round < deps.maxToolRounds;
       const result = await streamCompletion(
         llm.client,
@@ -141,7 +164,7 @@ async function replyWithModel(
       if (result.toolCalls.length === 0 || !offerTools) break;
       messages.push({
         role: 'assistant',
-        content: result.text || null,
+        content: result.text.toString() || null,
         tool_calls: result.toolCalls.map((call) => ({
           id: call.id,
           type: 'function',
@@ -173,7 +196,6 @@ async function replyOffline(
 ): Promise<Reply> {
   const { text, stopped } = await streamOfflineReply(onToken, signal, deps.offlineTokenDelayMs);
   return {
-    content: text,
     tokens: estimateTokens(messages, text),
     estimated: true,
     finishReason: stopped ? 'stopped' : 'stop',

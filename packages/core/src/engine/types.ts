@@ -19,6 +19,12 @@ export type TurnEvent =
 
 export type DoneEvent = Extract<TurnEvent, { type: 'done' }>;
 
+/** An event and the opaque position just after it, from which a reader can resume. */
+export interface PositionedEvent {
+  event: TurnEvent;
+  position: string;
+}
+
 export interface SendResult {
   response: string;
   thread_id: string;
@@ -47,6 +53,11 @@ export interface Turn {
   /** The acknowledged user message: already stored when the turn is returned. */
   readonly userMessageId: number;
   events(signal?: AbortSignal): AsyncIterable<TurnEvent>;
+  /**
+   * The same events with their positions; `after` resumes after a position an earlier read yielded. Tokens a
+   * reader fell behind on arrive joined into one token event.
+   */
+  positionedEvents(options?: { signal?: AbortSignal; after?: string }): AsyncIterable<PositionedEvent>;
   /** Resolves with the final `done` event, or rejects with the turn's typed error. */
   readonly done: Promise<DoneEvent>;
   stop(): void;

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { conversations, toolCalls, type Source } from '../db/schema';
+import { storableJson, storableText } from '../storable-text';
 import { countTokens } from '../tokens';
 import { prepared } from './prepared';
 import { threadIdFor } from './thread-id';
@@ -86,14 +87,15 @@ export async function appendAssistantMessage(
     const stored = toStored(row);
     if (input.toolCalls.length > 0) {
       await tx.insert(toolCalls).values(
+        // Tool output comes from third parties; NUL or a lone surrogate in it must not cost the reply.
         input.toolCalls.map((call) => ({
           messageId: stored.id,
           userId,
-          name: call.name,
-          arguments: call.arguments ?? {},
+          name: storableText(call.name),
+          arguments: storableJson(call.arguments ?? {}),
           ok: call.ok,
-          result: call.result,
-          sources: call.sources,
+          result: storableText(call.result),
+          sources: storableJson(call.sources) as Source[],
         })),
       );
     }

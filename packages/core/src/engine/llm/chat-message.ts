@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type { TextRun } from '../text-run';
 
 export type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 export type ToolDefinition = OpenAI.Chat.Completions.ChatCompletionFunctionTool;
@@ -16,7 +17,8 @@ export interface CompletionUsage {
 }
 
 export interface CompletionResult {
-  text: string;
+  /** The round's text, already streamed; kept compact since a single-round reply can be very long. */
+  text: TextRun;
   toolCalls: ToolCallRequest[];
   usage: CompletionUsage;
   finishReason: string;

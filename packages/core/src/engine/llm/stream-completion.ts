@@ -1,7 +1,9 @@
 import type OpenAI from 'openai';
 import { UpstreamUnavailable } from '../../errors';
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../../tokens';
+import { TextRun } from '../text-run';
 import type { ChatMessage, CompletionResult, ToolCallRequest, ToolDefinition } from './chat-message';
+import { StreamedTextCleaner } from '../../storable-text';
 
 export interface CompletionRequest {
   model: string;
@@ -23,7 +25,13 @@ export async function streamCompletion(
   request: CompletionRequest,
   onToken: (text: string) => void,
 ): Promise<CompletionResult> {
-  let text = '';
+  const text = new TextRun();
+  const cleaner = new StreamedTextCleaner();
+  const emit = (piece: string) => {
+    if (piece === '') return;
+    text.append(piece);
+    onToken(piece);
+  };
   let finishReason: string | undefined;
   let reportedTokens: number | undefined;
   let chunks = 0;
@@ -31,7 +39,7 @@ export async function streamCompletion(
   const idle = new AbortController();
   let idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
   const failed = (cause: unknown, message?: string) =>
-    new UpstreamUnavailable(message, { cause }, chunks > 0 ? estimateTokens(request.messages, text, calls) : 0);
+    new UpstreamUnavailable(message, { cause }, chunks > 0 ? estimateTokens(request.messages, text.toString(), calls) : 0);
   try {
     const stream = await client.chat.completions.create(
       {
@@ -51,10 +59,7 @@ export async function streamCompletion(
       const choice = chunk.choices[0];
       if (!choice) continue;
       const delta = choice.delta;
-      if (delta?.content) {
-        text += delta.content;
-        onToken(delta.content);
-      }
+      if (delta?.content) emit(cleaner.clean(delta.content));
       for (const fragment of delta?.tool_calls ?? []) {
         const call = (calls[fragment.index] ??= { id: '', name: '', arguments: '' });
         if (fragment.id) call.id = fragment.id;
@@ -68,9 +73,10 @@ export async function streamCompletion(
     if (!request.signal.aborted) throw failed(error);
   } finally {
     clearTimeout(idleTimer);
+    emit(cleaner.flush());
   }
   // The SDK ends the iteration quietly on abort instead of throwing, so check rather than rely on a catch.
-  if (request.signal.aborted) throw new TurnAborted(text, estimateTokens(request.messages, text, calls));
+  if (request.signal.aborted) throw new TurnAborted(estimateTokens(request.messages, text.toString(), calls));
   if (idle.signal.aborted) throw failed(undefined, 'The language model stopped responding. Please try again.');
   // A stream that closes without a finish reason was cut off (proxy timeout, upstream crash), not finished.
   if (finishReason === undefined) throw failed(undefined);
@@ -81,17 +87,14 @@ export async function streamCompletion(
     finishReason: toolCalls.length > 0 ? 'tool_calls' : finishReason,
     usage:
       reportedTokens === undefined
-        ? { totalTokens: estimateTokens(request.messages, text, toolCalls), estimated: true }
+        ? { totalTokens: estimateTokens(request.messages, text.toString(), toolCalls), estimated: true }
         : { totalTokens: reportedTokens, estimated: false },
   };
 }
 
-/** The turn was stopped mid-call: carries what had streamed so far and its estimated cost. */
+/** The turn was stopped mid-call: carries the estimated cost of what had streamed so far. */
 export class TurnAborted extends Error {
-  constructor(
-    readonly partialText: string,
-    readonly estimatedTokens: number,
-  ) {
+  constructor(readonly estimatedTokens: number) {
     super('turn stopped');
     this.name = 'TurnAborted';
   }

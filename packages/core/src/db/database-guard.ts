@@ -1,0 +1,73 @@
+import { DatabaseUnavailable } from '../errors';
+
+/**
+ * Errors that mean "the database is not reachable right now", as opposed to a bad query: socket errors,
+ * postgres.js's own connection codes, and the SQLSTATEs a restarting or overloaded server answers with
+ * (class 08 connection exception, 57P01–57P03 shutdown/starting up, 53300 too many connections).
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+export function isDatabaseUnreachable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 8) return false;
+  if (error instanceof DatabaseUnavailable) return true;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  // Node reports a failed connect to several addresses (localhost's ::1 and 127.0.0.1) as an AggregateError.
+  if (Array.isArray(errors) && errors.some((inner) => isDatabaseUnreachable(inner, depth + 1))) return true;
+  return isDatabaseUnreachable(cause, depth + 1);
+}
+
+export type DatabaseGuard = <T>(operation: () => Promise<T>) => Promise<T>;
+
+/**
+ * Runs database work so that an outage answers quickly and as a typed error: connection failures become
+ * DatabaseUnavailable, and with a deadline, so does work that has not answered in time (a connection stuck in
+ * connect, a server that stopped responding). The late work is not cancelled; its outcome is ignored.
+ */
+export function createDatabaseGuard(deadlineMs: number | null): DatabaseGuard {
+  return async (operation) => {
+    const work = operation();
+    if (deadlineMs === null) return translate(work);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DatabaseUnavailable('The database did not answer in time. Please try again shortly.')),
+        deadlineMs,
+      );
+    });
+    work.catch(() => {});
+    try {
+      return await Promise.race([translate(work), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+async function translate<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isDatabaseUnreachable(error) && !(error instanceof DatabaseUnavailable)) {
+      throw new DatabaseUnavailable(undefined, { cause: error });
+    }
+    throw error;
+  }
+}
