@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 const manifest = JSON.parse(readFileSync(join(import.meta.dirname, 'package.json'), 'utf8'));
 const external = Object.keys(manifest.dependencies).filter((name) => !name.startsWith('@fixthread/'));
 
-await build({
+const result = await build({
   entryPoints: [join(import.meta.dirname, 'src/main.ts')],
   outfile: join(import.meta.dirname, 'dist/main.js'),
   bundle: true,
@@ -28,4 +28,14 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
+  write: false,
 });
+
+// Each file is written beside its final name and renamed over it, so a server started while a test rebuilds
+// the bundle loads either the old file or the new one, never half of one.
+for (const file of result.outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  const partial = `${file.path}.${process.pid}.partial`;
+  writeFileSync(partial, file.contents);
+  renameSync(partial, file.path);
+}

@@ -12,13 +12,17 @@
  *   3. memory-per-websocket.ts      server heap per idle authenticated WebSocket vs bare ws      (child process)
  *   4. slow-reader-backpressure.ts  what a slow SSE reader costs the others and the server, and that its
  *                                   reply is saved in full                                      (child process)
+ *   5. memory-per-reply.ts          server heap one 200k-token reply holds, at done and after the
+ *                                   resume window, over SSE and tRPC, vs the reply's UTF-8 size (child process)
  *
  * Parts 1, 2 and 4 run on PGlite, and on a fresh Postgres database too when TEST_DATABASE_URL or DATABASE_URL
- * is set; part 3 measures the WebSocket layer, which does not touch the database, so it runs on PGlite only.
+ * is set; part 3 measures the WebSocket layer, which does not touch the database, so it runs on PGlite only,
+ * as does part 5 (what a turn holds in memory, not in the database).
  *
  * Run: pnpm --filter @fixthread/server bench
  */
 import { cpus, loadavg } from 'node:os';
+import { measureMemoryPerReply, reportMemoryPerReply } from './memory-per-reply';
 import {
   measureMemoryPerWebSocket,
   reportMemoryPerWebSocket,
@@ -80,6 +84,7 @@ async function main(): Promise<void> {
       await timed(`${driver.name}: part 4, slow reader`, () => measureSlowReaderBackpressure(driver)),
     );
   }
+  const replyMemory = await timed('pglite: part 5, memory per reply', () => measureMemoryPerReply());
   const skipped = postgresSkippedNote();
   if (skipped) console.log(skipped);
 
@@ -95,6 +100,10 @@ async function main(): Promise<void> {
   reportMemoryPerWebSocket(memory);
   console.log('\nPart 4 — a slow SSE reader among normal users (server in a child process)');
   reportSlowReaderBackpressure(backpressure);
+  console.log(
+    '\nPart 5 — server memory per reply: one long reply (server in a child process, after forced GC)',
+  );
+  reportMemoryPerReply(replyMemory);
   console.log(
     `\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s; 1-min load average ${loadAtStart} at start, ` +
       `${load()} at end (${cpus().length} CPUs)`,

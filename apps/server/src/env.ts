@@ -59,7 +59,7 @@ const schema = z.object({
    */
   SHUTDOWN_GRACE_MS: integer(0).default(20_000),
   /** Postgres only: a database operation that has not answered by then fails with 503 DATABASE_UNAVAILABLE. */
-  DATABASE_TIMEOUT_MS: integer(100, 60_000).default(1_500),
+  DATABASE_TIMEOUT_MS: integer(100, 60_000).default(1_000),
 });
 
 type RawEnv = z.infer<typeof schema>;
