@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { pid } from 'node:process';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -35,7 +36,7 @@ const result = await build({
 // the bundle loads either the old file or the new one, never half of one.
 for (const file of result.outputFiles) {
   mkdirSync(dirname(file.path), { recursive: true });
-  const partial = `${file.path}.${process.pid}.partial`;
+  const partial = `${file.path}.${pid}.partial`;
   writeFileSync(partial, file.contents);
   renameSync(partial, file.path);
 }
