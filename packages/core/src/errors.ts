@@ -1,3 +1,5 @@
+import type { ModelCallUsage } from './store/ledger';
+
 /**
  * Domain errors. Transports map them to status codes in one place each (Fastify's error handler and tRPC's
  * errorFormatter); anything that is not a DomainError is an internal error and is never shown to users.
@@ -46,8 +48,8 @@ export class UpstreamUnavailable extends DomainError {
   constructor(
     message = 'The language model is unavailable right now. Please try again.',
     options?: { cause?: unknown },
-    /** Tokens the failed call had already consumed (estimated; 0 when nothing streamed), still charged. */
-    readonly spentTokens = 0,
+    /** What the failed call had already consumed (estimated; null when nothing streamed), still charged. */
+    readonly spent: ModelCallUsage | null = null,
   ) {
     super(message, options);
     this.name = 'UpstreamUnavailable';

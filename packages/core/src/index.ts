@@ -4,7 +4,6 @@ export { threadIdFor } from './store/thread-id';
 export { addUsage, totalTokens } from './store/usage';
 export {
   appendUserMessage,
-  unansweredQuestion,
   appendAssistantMessage,
   history,
   clearThread,
@@ -41,7 +40,8 @@ export type {
   ChatEngine,
   Turn,
   TurnEvent,
-  PositionedEvent,
+  SequencedEvent,
+  SendOptions,
   DoneEvent,
   SendResult,
   HistoryResult,

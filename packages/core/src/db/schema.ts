@@ -6,9 +6,11 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 /**
@@ -78,3 +80,88 @@ export const toolCalls = pgTable(
 );
 export type ToolCallRow = typeof toolCalls.$inferSelect;
 export type NewToolCallRow = typeof toolCalls.$inferInsert;
+
+export const TURN_STATUSES = ['queued', 'running', 'completed', 'failed', 'stopped', 'interrupted'] as const;
+export type TurnStatus = (typeof TURN_STATUSES)[number];
+
+/**
+ * One chat turn from the moment it is asked for: the record that makes sends idempotent, lets any process
+ * resume or recover it, and serializes a thread's turns across processes. `owner` is the instance running
+ * it, which renews `lease_expires_at` while it does; a turn whose lease lapsed belongs to a dead instance.
+ */
+export const turns = pgTable(
+  'turns',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    threadId: text('thread_id').notNull(),
+    /** The client's idempotency key (`Idempotency-Key` / `clientMessageId`), unique per user. */
+    clientMessageId: text('client_message_id'),
+    /** SHA-256 of the message: a reused key with another message is refused without keeping the text twice. */
+    messageHash: text('message_hash').notNull(),
+    userMessageId: integer('user_message_id').references(() => conversations.id, { onDelete: 'set null' }),
+    assistantMessageId: integer('assistant_message_id').references(() => conversations.id, { onDelete: 'set null' }),
+    status: text('status', { enum: TURN_STATUSES }).notNull(),
+    owner: text('owner').notNull(),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    usageTokens: integer('usage_tokens'),
+    usageEstimated: boolean('usage_estimated'),
+    /** For failed turns: the typed error's code and message, so a retry with the same key gets the same error. */
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+  },
+  (t) => [
+    check('turns_status_check', sql`${t.status} IN ('queued', 'running', 'completed', 'failed', 'stopped', 'interrupted')`),
+    uniqueIndex('turns_user_client_message_id_key').on(t.userId, t.clientMessageId),
+    index('turns_thread_id_status_idx').on(t.threadId, t.status),
+    index('turns_status_lease_idx').on(t.status, t.leaseExpiresAt),
+  ],
+);
+export type TurnRow = typeof turns.$inferSelect;
+
+/**
+ * What a turn streamed, written in coalesced chunks before readers see them (so a reader never sees text that
+ * a crash could lose). Event ids are `<turn id>:<seq>`.
+ */
+export const turnEvents = pgTable(
+  'turn_events',
+  {
+    turnId: text('turn_id')
+      .notNull()
+      .references(() => turns.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    /** The model call that produced it: what recovery charges for the rounds the owner never charged. */
+    round: integer('round').notNull(),
+    type: text('type', { enum: ['status', 'token'] }).notNull(),
+    content: text('content').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.turnId, t.seq] })],
+);
+export type TurnEventRow = typeof turnEvents.$inferSelect;
+
+/**
+ * One row per model call, written in the same transaction as the change to `user_usage`, so a user's
+ * `total_tokens` is always the sum of their rows. `(turn_id, round)` is unique: nothing is charged twice.
+ */
+export const usageLedger = pgTable(
+  'usage_ledger',
+  {
+    id: serial('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    /** Not a foreign key: the charge outlives a cleared thread and its turns. */
+    turnId: text('turn_id').notNull(),
+    round: integer('round').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    totalTokens: integer('total_tokens').notNull(),
+    cachedTokens: integer('cached_tokens'),
+    /** True when the tokenizer counted because the provider reported nothing (stopped, cut off, offline). */
+    estimated: boolean('estimated').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
+  },
+  (t) => [index('usage_ledger_user_id_idx').on(t.userId), uniqueIndex('usage_ledger_turn_id_round_key').on(t.turnId, t.round)],
+);
+export type UsageLedgerRow = typeof usageLedger.$inferSelect;

@@ -3,17 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversations, toolCalls, userUsage } from '../db/schema';
-import { QuotaExceeded, UpstreamUnavailable, ValidationError } from '../errors';
+import { ConflictError, QuotaExceeded, UpstreamUnavailable, ValidationError } from '../errors';
 import { startFakeSearxng, startFakeTavily, type FakeReply } from '@fixthread/testing';
 import { startEngineFixture, testDrivers, type TestDatabase } from '../testing/index';
-import type { TurnEvent } from './types';
+import type { SequencedEvent, TurnEvent } from './types';
 
 let seq = 0;
 const newUser = () => `u${Date.now().toString(36)}${seq++}`;
 
-async function collect(events: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
+async function collect(events: AsyncIterable<SequencedEvent>): Promise<TurnEvent[]> {
   const out: TurnEvent[] = [];
-  for await (const event of events) out.push(event);
+  for await (const { event } of events) out.push(event);
   return out;
 }
 
@@ -34,7 +34,12 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
   it('streams tokens and stores both messages with the provider-reported usage', async () => {
     await using fx = await startEngineFixture(database);
     const user = newUser();
-    fx.openai.enqueue({ text: 'Check the charging port for lint first.', chunkSize: 6, usage: { prompt_tokens: 120, completion_tokens: 9 } });
+    fx.openai.enqueue({
+      text: 'Check the charging port for lint first.',
+      chunkSize: 6,
+      delayMsBetweenChunks: 10,
+      usage: { prompt_tokens: 120, completion_tokens: 9 },
+    });
     const turn = await fx.engine.startTurn(user, 'My phone will not charge');
     const events = await collect(turn.events());
     const tokens = events.filter((e) => e.type === 'token');
@@ -154,24 +159,24 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     expect(await usageOf(user)).toBe(0);
 
     fx.openai.enqueue({ text: 'back again', usage: { prompt_tokens: 10, completion_tokens: 2 } });
-    await expect(fx.engine.send(user, 'second try')).resolves.toEqual({ response: 'back again', thread_id: `user-${user}` });
+    await expect(fx.engine.send(user, 'second try')).resolves.toMatchObject({ response: 'back again', thread_id: `user-${user}` });
     expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'user', 'assistant']);
   });
 
-  it('answers a re-sent question that never got a reply instead of storing it twice', async () => {
+  it('the same message text sent twice on purpose gives two questions and two answers', async () => {
     await using fx = await startEngineFixture(database);
     const user = newUser();
-    fx.openai.enqueue({ error: { status: 503 } }, { text: 'answered on retry' }, { text: 'answered again' });
-    await expect(fx.engine.send(user, 'why is it beeping?')).rejects.toBeInstanceOf(UpstreamUnavailable);
-    await fx.engine.send(user, 'why is it beeping?');
+    fx.openai.enqueue({ error: { status: 503 } }, { text: 'first yes' }, { text: 'second yes' });
+    await expect(fx.engine.send(user, 'yes')).rejects.toBeInstanceOf(UpstreamUnavailable);
+    await fx.engine.send(user, 'yes');
+    await fx.engine.send(user, 'yes');
     expect((await rowsOf(user)).map((r) => [r.role, r.content])).toEqual([
-      ['user', 'why is it beeping?'],
-      ['assistant', 'answered on retry'],
+      ['user', 'yes'],
+      ['user', 'yes'],
+      ['assistant', 'first yes'],
+      ['user', 'yes'],
+      ['assistant', 'second yes'],
     ]);
-    expect(fx.openai.requests[1]!.body.messages.filter((m) => m.role === 'user')).toHaveLength(1);
-    // Once answered, the same words are a new question.
-    await fx.engine.send(user, 'why is it beeping?');
-    expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
   });
 
   it('treats a connection dropped mid-stream as an outage with no reply stored', async () => {
@@ -224,15 +229,20 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     await expect(fx.engine.startTurn(user, 'over quota now')).rejects.toBeInstanceOf(QuotaExceeded);
   });
 
-  it('joins the turn already answering the same question instead of asking twice (reconnect before first event)', async () => {
+  it('the same client message id joins the turn instead of asking twice; with another message it is a conflict', async () => {
     await using fx = await startEngineFixture(database);
     const user = newUser();
     fx.openai.enqueue({ hangMs: 300, then: { text: 'only once' } }, { text: 'should not be used' });
-    const first = await fx.engine.startTurn(user, 'is it the fuse?');
-    const again = await fx.engine.startTurn(user, 'is it the fuse?');
+    const first = await fx.engine.startTurn(user, 'is it the fuse?', { clientMessageId: 'key-1' });
+    const again = await fx.engine.startTurn(user, 'is it the fuse?', { clientMessageId: 'key-1' });
     expect(again.id).toBe(first.id);
     const replay = await collect(again.events());
     expect(replay.filter((e) => e.type === 'token').map((e) => e.content).join('')).toBe('only once');
+    await expect(fx.engine.send(user, 'is it the fuse?', { clientMessageId: 'key-1' })).resolves.toMatchObject({
+      response: 'only once',
+      turn_id: first.id,
+    });
+    await expect(fx.engine.startTurn(user, 'something else', { clientMessageId: 'key-1' })).rejects.toBeInstanceOf(ConflictError);
     expect(fx.openai.requests).toHaveLength(1);
     expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'assistant']);
   });
@@ -272,7 +282,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     fx.openai.enqueue({ text, chunkSize: 4, delayMsBetweenChunks: 15, usage: { prompt_tokens: 50, completion_tokens: 20 } });
     const turn = await fx.engine.startTurn(user, 'teardown?');
     let seen = 0;
-    for await (const event of turn.events()) {
+    for await (const { event } of turn.events()) {
       if (event.type === 'token' && ++seen === 2) break;
     }
     const rowsRightAway = await rowsOf(user);
@@ -292,7 +302,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     fx.openai.enqueue({ text: 'one two three four five six seven eight nine ten eleven twelve', chunkSize: 4, delayMsBetweenChunks: 40 });
     const turn = await fx.engine.startTurn(user, 'count');
     let partial = '';
-    for await (const event of turn.events()) {
+    for await (const { event } of turn.events()) {
       if (event.type !== 'token') continue;
       partial += event.content;
       if (partial.length >= 8) break;

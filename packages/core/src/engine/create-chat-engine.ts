@@ -1,30 +1,44 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { createDatabaseGuard } from '../db/database-guard';
-import { QuotaExceeded, ValidationError } from '../errors';
-import { appendUserMessage, clearThread, history, stats, unansweredQuestion } from '../store/messages';
+import { ConflictError, NotFoundError, QuotaExceeded, ValidationError } from '../errors';
+import { clearThread, history, insertUserMessageIn, stats } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
-import { totalTokens } from '../store/usage';
+import { claimTurn, createTurn, deleteQueuedTurn, findTurn, type TurnRecord } from '../store/turns';
+import { totalTokensIn } from '../store/usage';
 import type { ChatEngineOptions } from './options';
 import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
+import { storedTurn } from './stored-turn';
+import { ThreadQueue } from './thread-queue';
 import { createToolbox } from './tools/toolbox';
 import { TurnLog } from './turn-log';
-import type { ChatEngine, PositionedEvent, Turn, TurnEvent } from './types';
-import { UserLocks } from './user-locks';
+import { DEFAULT_TURN_TIMING, startTurnMaintenance } from './turn-maintenance';
+import { TurnRegistry, type LocalTurn } from './turn-registry';
+import type { ChatEngine, SendOptions, Turn } from './types';
 import { validateMessage } from './validate-message';
 
 export const HISTORY_LIMIT_MAX = 200;
 export const HISTORY_LIMIT_DEFAULT = 50;
 const DEFAULT_LLM_TIMEOUT_MS = 60_000;
+const MAX_CLIENT_MESSAGE_ID_LENGTH = 255;
 
+/**
+ * The engine's facade. A turn is a record in the database (`turns`): sending creates it (or finds the one the
+ * client's key already names), the thread's next free slot starts it (across processes), `runTurn` streams
+ * and saves it, and any process can read it back. What lives here is only this process's share: the turns it
+ * runs (`TurnRegistry`), its place in each thread's line (`ThreadQueue`), and the timers that keep its leases.
+ */
 export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const { db } = options;
   const guard = createDatabaseGuard(options.databaseDeadlineMs ?? null);
+  const owner = options.instanceId ?? randomUUID();
+  const timing = { ...DEFAULT_TURN_TIMING, ...options.turnTiming };
   const toolbox = createToolbox(options.tools);
   const llm = options.llm;
   const deps: TurnDependencies = {
     db,
     guard,
+    owner,
     llm: llm
       ? {
           model: llm.model,
@@ -44,99 +58,176 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     maxContextTokens: options.maxContextTokens,
     offlineTokenDelayMs: options.offlineTokenDelayMs ?? 12,
   };
-  const locks = new UserLocks();
-  /** Every turn of a user from the moment it is asked for, queued or running, so stop() and clear() reach it. */
-  const turnsByUser = new Map<string, Set<PendingTurn>>();
-  const pending = new Set<Promise<unknown>>();
+  const registry = new TurnRegistry();
+  const queue = new ThreadQueue();
+  const maintenance = startTurnMaintenance({ db, guard, owner, registry, timing });
+  const stored = (record: TurnRecord) => storedTurn({ db, guard, pollMs: timing.pollMs }, record);
 
-  function track<T>(work: Promise<T>): Promise<T> {
-    pending.add(work);
-    void work.finally(() => pending.delete(work)).catch(() => {});
-    return work;
-  }
-
-  function turnsOf(userId: string): Set<PendingTurn> {
-    let turns = turnsByUser.get(userId);
-    if (!turns) turnsByUser.set(userId, (turns = new Set()));
-    return turns;
-  }
-
-  function forget(userId: string, entry: PendingTurn): void {
-    const turns = turnsByUser.get(userId);
-    turns?.delete(entry);
-    if (turns?.size === 0) turnsByUser.delete(userId);
-  }
-
-  async function startTurn(userId: string, message: string): Promise<Turn> {
+  async function startTurn(userId: string, message: string, { clientMessageId }: SendOptions = {}): Promise<Turn> {
     const text = validateMessage(message, options.maxMessageChars);
-    // The same question re-sent while it is being answered (a client that reconnected before its first
-    // event, a double submit) joins that turn instead of asking twice.
-    for (const entry of turnsByUser.get(userId) ?? []) {
-      if (entry.message === text && !entry.controller.signal.aborted && !entry.log?.isFinished) return entry.turn;
-    }
-    const entry: PendingTurn = { message: text, controller: new AbortController(), turn: undefined! };
-    entry.turn = track(beginTurn(userId, entry));
-    turnsOf(userId).add(entry);
-    // A turn that never starts (quota, database down) must not linger as joinable.
-    entry.turn.catch(() => forget(userId, entry));
-    return entry.turn;
-  }
-
-  async function beginTurn(userId: string, entry: PendingTurn): Promise<Turn> {
-    const release = await locks.acquire(userId);
-    let userMessageId: number;
+    const key = validateClientMessageId(clientMessageId);
+    const messageHash = sha256(text);
+    // Registered before anything is awaited, so stop() and clear() reach a turn from the moment it is asked for.
+    const local = newLocalTurn(randomUUID(), userId);
+    registry.add(local);
+    let found: { created: boolean; turn: TurnRecord };
     try {
-      const quota = options.tokenQuota;
-      if (quota !== null && (await guard(() => totalTokens(db, userId))) >= quota) {
-        throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
-      }
-      const question = await guard(
-        async () =>
-          (await unansweredQuestion(db, userId, entry.message)) ?? (await appendUserMessage(db, userId, entry.message)),
+      found = await guard(() =>
+        createTurn(db, {
+          id: local.id,
+          userId,
+          threadId: local.threadId,
+          clientMessageId: key,
+          messageHash,
+          owner,
+          leaseMs: timing.leaseMs,
+        }),
       );
-      userMessageId = question.id;
     } catch (error) {
-      release();
+      local.settle();
       throw error;
     }
-    const log = new TurnLog();
-    entry.log = log;
-    void track(
-      runTurn(deps, userId, log, entry.controller.signal).finally(() => {
-        forget(userId, entry);
-        release();
-      }),
-    );
-    return {
-      id: randomUUID(),
-      threadId: threadIdFor(userId),
-      userMessageId,
-      events: (signal) => eventsOnly(log.read(signal)),
-      positionedEvents: ({ signal, after } = {}) => log.read(signal, after),
-      done: log.done,
-      stop: () => entry.controller.abort(),
-    };
+    if (found.created) return runNewTurn(local, found.turn, text);
+    local.settle();
+    if (found.turn.messageHash !== messageHash) {
+      throw new ConflictError('This idempotency key was already used for a different message');
+    }
+    return (await existingTurn(found.turn)) ?? startTurn(userId, message, { clientMessageId });
   }
 
-  function stopAllOf(userId: string): boolean {
-    const turns = turnsByUser.get(userId);
-    for (const entry of turns ?? []) entry.controller.abort();
-    return (turns?.size ?? 0) > 0;
+  type PendingLocalTurn = LocalTurn & { begin(userMessageId: number): void; refuse(error: unknown): void; settle(): void };
+
+  function newLocalTurn(id: string, userId: string): PendingLocalTurn {
+    let begin!: (userMessageId: number) => void;
+    let refuse!: (error: unknown) => void;
+    let settled!: () => void;
+    const started = new Promise<number>((resolve, reject) => {
+      begin = resolve;
+      refuse = reject;
+    });
+    started.catch(() => {});
+    const local: PendingLocalTurn = {
+      id,
+      userId,
+      threadId: threadIdFor(userId),
+      controller: new AbortController(),
+      log: new TurnLog(),
+      started,
+      settled: new Promise<void>((resolve) => (settled = resolve)),
+      begin,
+      refuse,
+      settle: () => {
+        registry.remove(id);
+        settled();
+      },
+    };
+    return local;
+  }
+
+  /** Queues the turn behind the thread's earlier ones; resolves once its question is stored and it runs. */
+  async function runNewTurn(local: PendingLocalTurn, record: TurnRecord, text: string): Promise<Turn> {
+    void registry.track(
+      (async () => {
+        let release: (() => void) | undefined;
+        try {
+          release = await queue.acquire(record.threadId);
+          const userMessageId = await claimWhenFree(record, text);
+          local.begin(userMessageId);
+          await runTurn(deps, {
+            ...local,
+            userMessageId,
+            signal: local.controller.signal,
+            abort: (reason) => local.controller.abort(reason),
+          });
+        } catch (error) {
+          local.refuse(error);
+          // It never started, so it stored nothing: its key is free for the client's retry.
+          await guard(() => deleteQueuedTurn(db, record.id)).catch(() => {});
+        } finally {
+          release?.();
+          local.settle();
+        }
+      })(),
+    );
+    return localTurn(local, await local.started);
+  }
+
+  async function claimWhenFree(record: TurnRecord, text: string): Promise<number> {
+    for (;;) {
+      const userMessageId = await guard(() =>
+        claimTurn(db, {
+          turn: record,
+          owner,
+          leaseMs: timing.leaseMs,
+          admit: async (tx) => {
+            const quota = options.tokenQuota;
+            if (quota !== null && (await totalTokensIn(tx, record.userId)) >= quota) {
+              throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
+            }
+          },
+          storeQuestion: async (tx) => (await insertUserMessageIn(tx, record.userId, text)).id,
+        }),
+      );
+      if (userMessageId !== undefined) return userMessageId;
+      // Another process holds the thread: it says nothing when it is done, so look again shortly.
+      await new Promise((resolve) => setTimeout(resolve, timing.pollMs));
+    }
+  }
+
+  /**
+   * The turn a repeated key names: followed live when this process runs it, from its record otherwise.
+   * Undefined when it was never started (refused, or its instance died while it was queued), so the
+   * retry is a new send.
+   */
+  async function existingTurn(record: TurnRecord): Promise<Turn | undefined> {
+    const local = registry.get(record.id);
+    if (local) {
+      try {
+        return localTurn(local, await local.started);
+      } catch {
+        return undefined;
+      }
+    }
+    let current: TurnRecord | undefined = record;
+    while (current?.status === 'queued') {
+      await new Promise((resolve) => setTimeout(resolve, timing.pollMs));
+      current = await guard(() => findTurn(db, record.userId, record.id));
+    }
+    return current ? stored(current) : undefined;
+  }
+
+  function localTurn(local: LocalTurn, userMessageId: number): Turn {
+    return {
+      id: local.id,
+      threadId: local.threadId,
+      userMessageId,
+      events: ({ signal, afterSeq } = {}) => local.log.read(signal, afterSeq),
+      done: local.log.done,
+      stop: () => local.controller.abort(),
+    };
   }
 
   return {
     startTurn,
 
-    async send(userId, message) {
-      const turn = await startTurn(userId, message);
-      let response = '';
-      for await (const event of turn.events()) {
-        if (event.type === 'token') response += event.content;
+    async send(userId, message, sendOptions) {
+      const turn = await startTurn(userId, message, sendOptions);
+      const response: string[] = [];
+      for await (const { event } of turn.events()) {
+        if (event.type === 'token') response.push(event.content);
       }
-      return { response, thread_id: turn.threadId };
+      return { response: response.join(''), thread_id: turn.threadId, turn_id: turn.id };
     },
 
-    stop: stopAllOf,
+    async resume(userId, turnId) {
+      const local = registry.get(turnId);
+      if (local?.userId === userId) return localTurn(local, await local.started);
+      const record = await guard(() => findTurn(db, userId, turnId));
+      if (!record) throw new NotFoundError('No such turn');
+      return stored(record);
+    },
+
+    stop: (userId) => registry.stopUser(userId),
 
     async history(userId, { limit = HISTORY_LIMIT_DEFAULT } = {}) {
       if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
@@ -148,36 +239,35 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
     async clear(userId) {
       // Replies still streaming or queued would land after the delete; stop them and clear once they are saved.
-      stopAllOf(userId);
-      const release = await locks.acquire(userId);
-      try {
-        await guard(() => clearThread(db, userId));
-      } finally {
-        release();
-      }
+      const pending = registry.ofUser(userId);
+      registry.stopUser(userId);
+      await Promise.all(pending.map((turn) => turn.settled));
+      await guard(() => clearThread(db, userId));
       return { success: true, message: 'Chat history cleared successfully', thread_id: threadIdFor(userId) };
     },
 
     stats: (userId) => guard(() => stats(db, userId)),
 
-    stopAll() {
-      for (const userId of turnsByUser.keys()) stopAllOf(userId);
-    },
+    stopAll: () => registry.stopAll(),
 
-    async drain() {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
-    },
+    drain: () => registry.drain(),
+
+    close: () => maintenance.stop(),
   };
 }
 
-async function* eventsOnly(events: AsyncIterable<PositionedEvent>): AsyncGenerator<TurnEvent> {
-  for await (const { event } of events) yield event;
+function validateClientMessageId(id: unknown): string | null {
+  if (id === undefined || id === null) return null;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_CLIENT_MESSAGE_ID_LENGTH) {
+    throw new ValidationError(`clientMessageId must be 1-${MAX_CLIENT_MESSAGE_ID_LENGTH} characters`, 'clientMessageId');
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (!id.isWellFormed() || /[\u0000-\u001f\u007f]/.test(id)) {
+    throw new ValidationError('clientMessageId must be printable text', 'clientMessageId');
+  }
+  return id;
 }
 
-interface PendingTurn {
-  message: string;
-  controller: AbortController;
-  turn: Promise<Turn>;
-  /** Set once the turn is running; until then it is queued behind the user's previous turn. */
-  log?: TurnLog;
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/db';
+import type { TurnTiming } from './turn-maintenance';
 
 export interface LlmOptions {
   apiKey: string;
@@ -41,6 +42,10 @@ export interface ChatEngineOptions {
    * quickly instead of hanging requests; `null` for none (the embedded PGlite cannot be unreachable).
    */
   databaseDeadlineMs?: number | null;
+  /** This process's name as the owner of the turns it runs; a fresh UUID by default. */
+  instanceId?: string;
+  /** Leases, recovery and polling (tests shorten them). */
+  turnTiming?: Partial<TurnTiming>;
   /** Delay between tokens of the offline responder, so it streams visibly. */
   offlineTokenDelayMs?: number;
 }

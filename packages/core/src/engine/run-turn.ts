@@ -1,23 +1,20 @@
 import type OpenAI from 'openai';
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
+import { DomainError, UpstreamUnavailable } from '../errors';
 import { loadContext } from '../store/context';
-import {
-  appendAssistantMessage,
-  type AssistantMessageInput,
-  type StoredMessage,
-  type ToolCallRecord,
-} from '../store/messages';
+import { chargeModelCall } from '../store/ledger';
+import { insertAssistantMessageIn, type ToolCallRecord } from '../store/messages';
 import { uniqueSources } from '../store/sources';
-import { threadIdFor } from '../store/thread-id';
-import { DatabaseUnavailable, UpstreamUnavailable } from '../errors';
-import { addUsage } from '../store/usage';
+import { appendTurnEvents, finishTurn } from '../store/turns';
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../tokens';
 import type { ChatMessage } from './llm/chat-message';
-import { estimateTokens, streamCompletion, TurnAborted } from './llm/stream-completion';
+import { streamCompletion, TurnAborted } from './llm/stream-completion';
 import { streamOfflineReply } from './offline-responder';
 import type { Toolbox } from './tools/toolbox';
 import type { TurnLog } from './turn-log';
+import { estimatedUsage, TurnUsage } from './turn-usage';
+import { TurnWriter } from './turn-writer';
 
 export interface ModelClient {
   client: OpenAI;
@@ -28,6 +25,8 @@ export interface ModelClient {
 export interface TurnDependencies {
   db: Db;
   guard: DatabaseGuard;
+  /** This process, as the owner of the turns it runs. */
+  owner: string;
   llm: ModelClient | null;
   toolbox: Toolbox;
   maxToolRounds: number;
@@ -38,71 +37,91 @@ export interface TurnDependencies {
   offlineTokenDelayMs: number;
 }
 
-/** The reply's text is not kept here: it is exactly what the turn's log streamed (`TurnLog.text()`). */
+/** One turn that has started: its question is stored and the thread is its own until it ends. */
+export interface RunningTurn {
+  id: string;
+  userId: string;
+  threadId: string;
+  userMessageId: number;
+  log: TurnLog;
+  signal: AbortSignal;
+  /** Aborts the model call when the turn cannot go on (its events can no longer be stored). */
+  abort(reason: unknown): void;
+}
+
 interface Reply {
-  tokens: number;
-  estimated: boolean;
   finishReason: string;
   toolCalls: ToolCallRecord[];
 }
 
 /**
- * Everything after the user message is stored: context, the reply (with tool rounds), then the reply and its
- * usage saved together. Errors go to the log as typed errors; nothing is saved for a failed reply.
+ * Everything after the user message is stored: context, the reply (with tool rounds) streamed through the
+ * turn's writer, each model call charged as it completes, then the reply saved and the turn closed together.
+ * A failed turn keeps its question and what it streamed, and is closed as failed with its typed error.
  */
-export async function runTurn(deps: TurnDependencies, userId: string, log: TurnLog, signal: AbortSignal): Promise<void> {
-  const spent = { tokens: 0 };
+export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promise<void> {
+  const writer = new TurnWriter({
+    persist: (chunks) => deps.guard(() => appendTurnEvents(deps.db, turn.id, chunks)),
+    publish: ({ seq, type, content }) => turn.log.append(seq, { type, content }),
+    onFailure: (error) => turn.abort(error),
+  });
+  const usage = new TurnUsage((call) => deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, call)));
   try {
-    const messages = await deps.guard(() => buildPrompt(deps, userId));
-    const onToken = (content: string) => log.push({ type: 'token', content });
+    const messages = await deps.guard(() => buildPrompt(deps, turn.userId));
     const reply = deps.llm
-      ? await replyWithModel(deps, deps.llm, messages, onToken, log, signal, spent)
-      : await replyOffline(deps, messages, onToken, signal);
-    const stored = await saveReply(deps, userId, log.text(), reply);
-    log.push({
+      ? await replyWithModel(deps, deps.llm, messages, writer, usage, turn.signal)
+      : await replyOffline(deps, messages, writer, usage, turn.signal);
+    await writer.flushed();
+    const content = turn.log.text();
+    let messageId = 0;
+    const owned = await deps.guard(() =>
+      finishTurn(deps.db, turn.id, deps.owner, async (tx) => {
+        ({ id: messageId } = await insertAssistantMessageIn(tx, turn.userId, {
+          content,
+          usageTokens: usage.totalTokens,
+          usageEstimated: usage.estimated,
+          finishReason: reply.finishReason,
+          toolCalls: reply.toolCalls,
+        }));
+        return { status: reply.finishReason === 'stopped' ? 'stopped' : 'completed', assistantMessageId: messageId };
+      }),
+    );
+    if (!owned) throw new UpstreamUnavailable('This reply was interrupted. Please ask again.');
+    turn.log.finish({
       type: 'done',
-      thread_id: threadIdFor(userId),
-      message_id: stored.id,
+      thread_id: turn.threadId,
+      turn_id: turn.id,
+      user_message_id: turn.userMessageId,
+      message_id: messageId,
       sources: uniqueSources(reply.toolCalls.flatMap((call) => call.sources)),
-      usage: { total_tokens: reply.tokens, estimated: reply.estimated },
+      usage: { total_tokens: usage.totalTokens, estimated: usage.estimated },
       stopped: reply.finishReason === 'stopped',
+      interrupted: false,
     });
-  } catch (error) {
-    await chargeFailedTurn(deps, userId, spent.tokens + (error instanceof UpstreamUnavailable ? error.spentTokens : 0));
-    log.fail(error);
+  } catch (thrown) {
+    const error = turn.signal.reason instanceof DomainError ? turn.signal.reason : thrown;
+    await closeFailedTurn(deps, turn, error);
+    turn.log.fail(error);
   }
 }
 
 /**
- * The model has answered and the user has seen it, so only an unreachable database may lose the reply. Any
- * other failure of the full record (a tool call the database refuses, say) falls back to the reply and its
- * usage alone, marked estimated.
+ * Records the failure so a retry with the same key gets the same error. When the database itself failed this
+ * may not be possible; the turn then keeps its lease until this process stops renewing it, and recovery
+ * closes it as interrupted with what it had stored.
  */
-async function saveReply(deps: TurnDependencies, userId: string, content: string, reply: Reply): Promise<StoredMessage> {
-  const record: AssistantMessageInput = {
-    content,
-    usageTokens: reply.tokens,
-    usageEstimated: reply.estimated,
-    finishReason: reply.finishReason,
-    toolCalls: reply.toolCalls,
-  };
+async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error: unknown): Promise<void> {
+  const code = error instanceof DomainError ? error.code : 'INTERNAL';
+  const message = error instanceof DomainError ? error.message : 'Internal server error';
   try {
-    return await deps.guard(() => appendAssistantMessage(deps.db, userId, record));
-  } catch (error) {
-    if (error instanceof DatabaseUnavailable) throw error;
-    return deps.guard(() =>
-      appendAssistantMessage(deps.db, userId, { ...record, usageEstimated: true, toolCalls: [] }),
+    if (error instanceof UpstreamUnavailable && error.spent) {
+      await deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, error.spent!));
+    }
+    await deps.guard(() =>
+      finishTurn(deps.db, turn.id, deps.owner, async () => ({ status: 'failed', errorCode: code, errorMessage: message })),
     );
-  }
-}
-
-/** Rounds that completed before a failure were billed by the provider, so they count even without a reply. */
-async function chargeFailedTurn(deps: TurnDependencies, userId: string, tokens: number): Promise<void> {
-  if (tokens <= 0) return;
-  try {
-    await deps.guard(() => addUsage(deps.db, userId, tokens));
   } catch {
-    // The turn already failed with a more useful error; an unrecorded charge is in the user's favour.
+    // Recovery will close it; the user already has the more useful error.
   }
 }
 
@@ -126,29 +145,30 @@ async function replyWithModel(
   deps: TurnDependencies,
   llm: ModelClient,
   messages: ChatMessage[],
-  onToken: (content: string) => void,
-  log: TurnLog,
+  writer: TurnWriter,
+  usage: TurnUsage,
   signal: AbortSignal,
-  spent: { tokens: number },
 ): Promise<Reply> {
-  const reply: Reply = { tokens: 0, estimated: false, finishReason: 'stop', toolCalls: [] };
+  const reply: Reply = { finishReason: 'stop', toolCalls: [] };
+  let round = 0;
   let streamedAny = false;
   let endsWithNewline = false;
   let roundStreamed = false;
   const streamToken = (text: string) => {
     // Text from separate rounds reads as separate paragraphs; the separator streams like any token.
-    if (!roundStreamed && streamedAny && !endsWithNewline) onToken('\n\n');
+    if (!roundStreamed && streamedAny && !endsWithNewline) writer.token('\n\n', round);
     roundStreamed = streamedAny = true;
     endsWithNewline = text.endsWith('\n');
-    onToken(text);
+    writer.token(text, round);
   };
   try {
-    for (let round = 0; ; round++) {
+    for (; ; round++) {
       roundStreamed = false;
       const offerTools = round < deps.maxToolRounds;
       const result = await streamCompletion(
         llm.client,
         {
+          round,
           model: llm.model,
           messages,
           tools: offerTools ? deps.toolbox.definitions : [],
@@ -157,9 +177,7 @@ async function replyWithModel(
         },
         streamToken,
       );
-      reply.tokens += result.usage.totalTokens;
-      spent.tokens = reply.tokens;
-      reply.estimated ||= result.usage.estimated;
+      await usage.record(result.usage);
       reply.finishReason = result.finishReason;
       if (result.toolCalls.length === 0 || !offerTools) break;
       messages.push({
@@ -172,17 +190,16 @@ async function replyWithModel(
         })),
       });
       for (const call of result.toolCalls) {
-        log.push({ type: 'status', content: deps.toolbox.statusFor(call.name) });
+        writer.status(deps.toolbox.statusFor(call.name), round);
         const record = await deps.toolbox.run(call, signal);
         reply.toolCalls.push(record);
         messages.push({ role: 'tool', tool_call_id: call.id, content: record.result });
       }
     }
   } catch (error) {
-    if (!signal.aborted) throw error;
+    if (!signal.aborted || signal.reason instanceof DomainError) throw error;
     reply.finishReason = 'stopped';
-    reply.estimated = true;
-    if (error instanceof TurnAborted) reply.tokens += error.estimatedTokens;
+    if (error instanceof TurnAborted) await usage.record(error.spent);
   }
   if (reply.finishReason === 'tool_calls') reply.finishReason = 'tool_limit';
   return reply;
@@ -191,14 +208,11 @@ async function replyWithModel(
 async function replyOffline(
   deps: TurnDependencies,
   messages: ChatMessage[],
-  onToken: (content: string) => void,
+  writer: TurnWriter,
+  usage: TurnUsage,
   signal: AbortSignal,
 ): Promise<Reply> {
-  const { text, stopped } = await streamOfflineReply(onToken, signal, deps.offlineTokenDelayMs);
-  return {
-    tokens: estimateTokens(messages, text),
-    estimated: true,
-    finishReason: stopped ? 'stopped' : 'stop',
-    toolCalls: [],
-  };
+  const { text, stopped } = await streamOfflineReply((piece) => writer.token(piece, 0), signal, deps.offlineTokenDelayMs);
+  await usage.record(estimatedUsage(0, messages, text));
+  return { finishReason: stopped ? 'stopped' : 'stop', toolCalls: [] };
 }

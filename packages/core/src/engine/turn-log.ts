@@ -1,19 +1,23 @@
 import { TextRun } from './text-run';
-import type { DoneEvent, PositionedEvent, TurnEvent } from './types';
+import type { DoneEvent, SequencedEvent, TurnEvent } from './types';
 
-type Entry = { kind: 'text'; run: TextRun } | { kind: 'event'; event: Exclude<TurnEvent, { type: 'token' }> };
+type Chunk = Exclude<TurnEvent, { type: 'done' }>;
+type Entry = { kind: 'text'; run: TextRun; lastSeq: number } | { kind: 'event'; event: TurnEvent; seq: number };
 
 /**
- * The events of one turn, kept for its lifetime so every reader (and a reader that comes back) replays from
- * the start. The producer never waits for readers: a slow or vanished reader cannot stall or stop a turn.
+ * The live events of one turn in this process, numbered as they were stored (`seq`), so a reader resumes
+ * after any event id it saw. The producer never waits for readers: a slow or vanished reader cannot stall or
+ * stop a turn.
  *
- * Consecutive tokens are kept as one text run rather than an event each (a long reply is hundreds of thousands
- * of tokens), so a reader that is behind receives what it missed as one larger token event. A position names
- * a point in the log as `<entry>.<offset>`: the entry index, and for a text run how many UTF-16 code units of
- * it were delivered, so a reader can resume exactly where it stopped.
+ * Consecutive token chunks are kept as one text run, with only each chunk's end offset on the side, rather
+ * than an object per token (a long reply is hundreds of thousands of tokens): memory stays near the reply's
+ * size, and a reader that is behind receives what it missed as one larger token event.
  */
 export class TurnLog {
   private readonly entries: Entry[] = [];
+  /** Per seq (index seq - 1): the entry holding the chunk, and for text the run's length after it. */
+  private readonly chunkEntry: number[] = [];
+  private readonly chunkEnd: number[] = [];
   private failure: { error: unknown } | undefined;
   private finished = false;
   private wake: (() => void) | undefined;
@@ -37,27 +41,38 @@ export class TurnLog {
     return this.finished;
   }
 
-  /** Everything the tokens said, in order: the reply as the user saw it. */
-  text(): string {
-    const runs: string[] = [];
-    for (const entry of this.entries) if (entry.kind === 'text') runs.push(entry.run.toString());
-    return runs.join('');
+  /** The seq of the newest event. */
+  get lastSeq(): number {
+    return this.chunkEntry.length;
   }
 
-  push(event: TurnEvent): void {
+  /** Adds a stored chunk; `seq` must be the next one. */
+  append(seq: number, chunk: Chunk): void {
     if (this.finished) return;
-    if (event.type === 'token') {
-      if (event.content === '') return;
-      const last = this.entries.at(-1);
-      if (last?.kind === 'text') last.run.append(event.content);
-      else this.entries.push({ kind: 'text', run: new TextRun(event.content) });
+    if (seq !== this.lastSeq + 1) throw new Error(`turn log expected seq ${this.lastSeq + 1}, got ${seq}`);
+    const last = this.entries.at(-1);
+    if (chunk.type === 'token' && last?.kind === 'text') {
+      last.run.append(chunk.content);
+      last.lastSeq = seq;
+    } else if (chunk.type === 'token') {
+      this.entries.push({ kind: 'text', run: new TextRun(chunk.content), lastSeq: seq });
     } else {
-      this.entries.push({ kind: 'event', event });
+      this.entries.push({ kind: 'event', event: chunk, seq });
     }
-    if (event.type === 'done') {
-      this.finished = true;
-      this.resolveDone(event);
-    }
+    const entry = this.entries.length - 1;
+    const current = this.entries[entry]!;
+    this.chunkEntry.push(entry);
+    this.chunkEnd.push(current.kind === 'text' ? current.run.length : 0);
+    this.notify();
+  }
+
+  finish(done: DoneEvent): void {
+    if (this.finished) return;
+    this.chunkEntry.push(this.entries.length);
+    this.chunkEnd.push(0);
+    this.entries.push({ kind: 'event', event: done, seq: this.chunkEntry.length });
+    this.finished = true;
+    this.resolveDone(done);
     this.notify();
   }
 
@@ -69,9 +84,16 @@ export class TurnLog {
     this.notify();
   }
 
-  /** Events after `after` (a position this log yielded), or from the start. */
-  async *read(signal?: AbortSignal, after?: string): AsyncGenerator<PositionedEvent> {
-    let { entry, offset } = parsePosition(after);
+  /** Everything the tokens said, in order: the reply as the user saw it. */
+  text(): string {
+    const runs: string[] = [];
+    for (const entry of this.entries) if (entry.kind === 'text') runs.push(entry.run.toString());
+    return runs.join('');
+  }
+
+  /** Events after `afterSeq` (0: from the start), each with its seq. */
+  async *read(signal?: AbortSignal, afterSeq = 0): AsyncGenerator<SequencedEvent> {
+    let { entry, offset } = this.locate(afterSeq);
     // One listener per reader that wakes whatever wait is current; racing a fresh promise per wait would pile
     // a reaction onto the abort promise for every event of a long stream.
     let wakeReader: (() => void) | undefined;
@@ -84,13 +106,14 @@ export class TurnLog {
           if (current.kind === 'event') {
             entry++;
             offset = 0;
-            yield { event: current.event, position: `${entry}.0` };
+            yield { event: current.event, seq: current.seq };
             continue;
           }
           if (offset < current.run.length) {
+            const seq = current.lastSeq;
             const content = current.run.slice(offset);
             offset += content.length;
-            yield { event: { type: 'token', content }, position: `${entry}.${offset}` };
+            yield { event: { type: 'token', content }, seq };
             continue;
           }
           // A run is complete once anything follows it; until then more text may arrive for it.
@@ -110,6 +133,14 @@ export class TurnLog {
     }
   }
 
+  private locate(afterSeq: number): { entry: number; offset: number } {
+    if (afterSeq <= 0) return { entry: 0, offset: 0 };
+    if (afterSeq > this.lastSeq) return { entry: this.entries.length, offset: 0 };
+    const entry = this.chunkEntry[afterSeq - 1]!;
+    const holder = this.entries[entry]!;
+    return holder.kind === 'text' ? { entry, offset: this.chunkEnd[afterSeq - 1]! } : { entry: entry + 1, offset: 0 };
+  }
+
   private notify(): void {
     const wake = this.wake;
     this.changed = this.nextChange();
@@ -121,11 +152,4 @@ export class TurnLog {
       this.wake = resolve;
     });
   }
-}
-
-/** Positions are only ever produced by `read`; anything else reads from the start. */
-function parsePosition(position: string | undefined): { entry: number; offset: number } {
-  const match = position === undefined ? null : /^(\d{1,9})\.(\d{1,12})$/.exec(position);
-  if (!match) return { entry: 0, offset: 0 };
-  return { entry: Number(match[1]), offset: Number(match[2]) };
 }

@@ -8,26 +8,32 @@ export type TurnEvent =
   | {
       type: 'done';
       thread_id: string;
+      turn_id: string;
+      /** id of the stored user message this turn answers. */
+      user_message_id: number;
       /** id of the stored assistant message. */
       message_id: number;
       sources: Source[];
-      /** Tokens the turn spent (all LLM calls); `estimated` when the provider reported none. */
+      /** Tokens the turn spent (all LLM calls); `estimated` when the provider reported none for some. */
       usage: { total_tokens: number; estimated: boolean };
       /** True when the user pressed stop: the partial answer was saved. */
       stopped: boolean;
+      /** True when the server running it died: the reply was saved as far as it had streamed. */
+      interrupted: boolean;
     };
 
 export type DoneEvent = Extract<TurnEvent, { type: 'done' }>;
 
-/** An event and the opaque position just after it, from which a reader can resume. */
-export interface PositionedEvent {
+/** An event with its number in the turn; `<turn id>:<seq>` is its durable event id. */
+export interface SequencedEvent {
   event: TurnEvent;
-  position: string;
+  seq: number;
 }
 
 export interface SendResult {
   response: string;
   thread_id: string;
+  turn_id: string;
 }
 
 export interface HistoryResult {
@@ -42,22 +48,25 @@ export interface ClearResult {
   thread_id: string;
 }
 
+export interface SendOptions {
+  /**
+   * The client's idempotency key (1–255 characters): the same key again returns the original turn instead
+   * of asking twice; with another message it is a ConflictError.
+   */
+  clientMessageId?: string | undefined;
+}
+
 /**
- * A turn already under way. It keeps running when readers go away (a refresh then shows the saved answer);
- * only `stop()` cuts it short. `events()` can be called any number of times and always replays from the
- * first event, so a reader that reconnects misses nothing.
+ * A turn under way or finished. It keeps running when readers go away (a refresh then shows the saved
+ * answer); only `stop()` cuts it short. `events()` can be read any number of times, from the start or after
+ * any seq it yielded, by this process or, after a restart, by any other.
  */
 export interface Turn {
   readonly id: string;
   readonly threadId: string;
   /** The acknowledged user message: already stored when the turn is returned. */
   readonly userMessageId: number;
-  events(signal?: AbortSignal): AsyncIterable<TurnEvent>;
-  /**
-   * The same events with their positions; `after` resumes after a position an earlier read yielded. Tokens a
-   * reader fell behind on arrive joined into one token event.
-   */
-  positionedEvents(options?: { signal?: AbortSignal; after?: string }): AsyncIterable<PositionedEvent>;
+  events(options?: { signal?: AbortSignal | undefined; afterSeq?: number | undefined }): AsyncIterable<SequencedEvent>;
   /** Resolves with the final `done` event, or rejects with the turn's typed error. */
   readonly done: Promise<DoneEvent>;
   stop(): void;
@@ -66,12 +75,14 @@ export interface Turn {
 export interface ChatEngine {
   /**
    * Validates the message (throws ValidationError / QuotaExceeded before storing anything), stores it, and
-   * starts the reply. Turns of the same user run one after another.
+   * starts the reply. Turns of a thread run one after another, across processes.
    */
-  startTurn(userId: string, message: string): Promise<Turn>;
-  /** The same turn, collected: `{response, thread_id}`. */
-  send(userId: string, message: string): Promise<SendResult>;
-  /** Stops the user's in-flight turn, if any. Returns whether there was one. */
+  startTurn(userId: string, message: string, options?: SendOptions): Promise<Turn>;
+  /** The same turn, collected: `{response, thread_id, turn_id}`. */
+  send(userId: string, message: string, options?: SendOptions): Promise<SendResult>;
+  /** The user's turn by id, running or finished, to read again; NotFoundError for anyone else's. */
+  resume(userId: string, turnId: string): Promise<Turn>;
+  /** Stops the user's in-flight turns in this process. Returns whether there was one. */
   stop(userId: string): boolean;
   history(userId: string, options?: { limit?: number }): Promise<HistoryResult>;
   clear(userId: string): Promise<ClearResult>;
@@ -80,4 +91,6 @@ export interface ChatEngine {
   drain(): Promise<void>;
   /** Stops every in-flight turn, so each saves its partial answer marked stopped (shutdown deadline). */
   stopAll(): void;
+  /** Stops the lease and recovery timers. Call after `drain()`. */
+  close(): void;
 }

@@ -328,6 +328,7 @@ describe.each(testDrivers())('message store on $name', (driver) => {
         thread_id: threadIdFor(userId),
         total_messages: 0,
         total_tokens: 0,
+        estimated_tokens: 0,
         session_start: null,
         last_activity: null,
       });
@@ -353,6 +354,7 @@ describe.each(testDrivers())('message store on $name', (driver) => {
         thread_id: threadIdFor(userId),
         total_messages: 5,
         total_tokens: 500,
+        estimated_tokens: 0,
         session_start: '2025-12-01T08:00:00.000Z',
         last_activity: '2025-12-15T14:30:00.500Z',
       });

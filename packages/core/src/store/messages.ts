@@ -1,11 +1,13 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, notInArray } from 'drizzle-orm';
 import type { Db } from '../db/db';
-import { conversations, toolCalls, type Source } from '../db/schema';
+import { conversations, toolCalls, turns, type Source } from '../db/schema';
 import { storableJson, storableText } from '../storable-text';
 import { countTokens } from '../tokens';
 import { prepared } from './prepared';
 import { threadIdFor } from './thread-id';
 import { uniqueSources } from './sources';
+import { estimatedTokens } from './ledger';
+import { LIVE_STATUSES, lockThread } from './turns';
 import { addUsage } from './usage';
 
 export type Role = 'user' | 'assistant';
@@ -20,6 +22,8 @@ export interface HistoryMessage {
   sources: Source[];
   /** True when the user stopped the answer before it finished. */
   stopped: boolean;
+  /** True when the server died while answering: the reply as far as it had streamed. */
+  interrupted: boolean;
 }
 
 export interface StoredMessage {
@@ -35,16 +39,6 @@ export async function appendUserMessage(db: Db, userId: string, content: string)
     contentTokens: countTokens(content),
   });
   return toStored(row);
-}
-
-/**
- * The thread's newest message when it is this same question still waiting for a reply: the turn that stored
- * it failed or the process died. Re-sending it then answers it instead of storing it twice.
- */
-export async function unansweredQuestion(db: Db, userId: string, content: string): Promise<StoredMessage | undefined> {
-  const [last] = await prepared(db).latestMessages.execute({ threadId: threadIdFor(userId), limit: 1 });
-  if (last?.role !== 'user' || last.content !== content) return undefined;
-  return toStored(last);
 }
 
 export interface ToolCallRecord {
@@ -71,37 +65,57 @@ export async function appendAssistantMessage(
   input: AssistantMessageInput,
 ): Promise<StoredMessage> {
   return db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(conversations)
-      .values({
-        userId,
-        threadId: threadIdFor(userId),
-        role: 'assistant',
-        content: input.content,
-        contentTokens: countTokens(input.content),
-        usageTokens: input.usageTokens,
-        usageEstimated: input.usageEstimated,
-        finishReason: input.finishReason,
-      })
-      .returning({ id: conversations.id, createdAt: conversations.createdAt });
-    const stored = toStored(row);
-    if (input.toolCalls.length > 0) {
-      await tx.insert(toolCalls).values(
-        // Tool output comes from third parties; NUL or a lone surrogate in it must not cost the reply.
-        input.toolCalls.map((call) => ({
-          messageId: stored.id,
-          userId,
-          name: storableText(call.name),
-          arguments: storableJson(call.arguments ?? {}),
-          ok: call.ok,
-          result: storableText(call.result),
-          sources: storableJson(call.sources) as Source[],
-        })),
-      );
-    }
+    const stored = await insertAssistantMessageIn(tx, userId, input);
     await addUsage(tx, userId, input.usageTokens);
     return stored;
   });
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The question, inside the transaction that starts its turn. */
+export async function insertUserMessageIn(tx: Tx, userId: string, content: string): Promise<StoredMessage> {
+  const [row] = await tx
+    .insert(conversations)
+    .values({ userId, threadId: threadIdFor(userId), role: 'user', content, contentTokens: countTokens(content) })
+    .returning({ id: conversations.id, createdAt: conversations.createdAt });
+  return toStored(row);
+}
+
+/**
+ * The reply and its tool calls, inside the caller's transaction; its spend is charged separately, per model
+ * call, in the usage ledger.
+ */
+export async function insertAssistantMessageIn(tx: Tx, userId: string, input: AssistantMessageInput): Promise<StoredMessage> {
+  const [row] = await tx
+    .insert(conversations)
+    .values({
+      userId,
+      threadId: threadIdFor(userId),
+      role: 'assistant',
+      content: input.content,
+      contentTokens: countTokens(input.content),
+      usageTokens: input.usageTokens,
+      usageEstimated: input.usageEstimated,
+      finishReason: input.finishReason,
+    })
+    .returning({ id: conversations.id, createdAt: conversations.createdAt });
+  const stored = toStored(row);
+  if (input.toolCalls.length > 0) {
+    await tx.insert(toolCalls).values(
+      // Tool output comes from third parties; NUL or a lone surrogate in it must not cost the reply.
+      input.toolCalls.map((call) => ({
+        messageId: stored.id,
+        userId,
+        name: storableText(call.name),
+        arguments: storableJson(call.arguments ?? {}),
+        ok: call.ok,
+        result: storableText(call.result),
+        sources: storableJson(call.sources) as Source[],
+      })),
+    );
+  }
+  return stored;
 }
 
 /** The latest `limit` messages of the user's thread, oldest first. */
@@ -124,16 +138,23 @@ export async function history(db: Db, userId: string, options: { limit: number }
     timestamp: toIso(row.createdAt),
     sources: uniqueSources(sourcesByMessage.get(row.id) ?? []),
     stopped: row.finishReason === 'stopped',
+    interrupted: row.finishReason === 'interrupted',
   }));
 }
 
-/** Deletes the thread's messages (and their tool calls). Spend in `user_usage` is kept: it is not content. */
+/**
+ * Deletes the thread's messages, their tool calls, and its turns with what they streamed. Spend in
+ * `user_usage` and the usage ledger is kept: it is not content.
+ */
 export async function clearThread(db: Db, userId: string): Promise<number> {
-  const deleted = await db
-    .delete(conversations)
-    .where(eq(conversations.threadId, threadIdFor(userId)))
-    .returning({ id: conversations.id });
-  return deleted.length;
+  const threadId = threadIdFor(userId);
+  return db.transaction(async (tx) => {
+    await lockThread(tx, threadId);
+    // Live turns belong to whoever runs them; they end on their own and their replies land after the clear.
+    await tx.delete(turns).where(and(eq(turns.threadId, threadId), notInArray(turns.status, LIVE_STATUSES)));
+    const deleted = await tx.delete(conversations).where(eq(conversations.threadId, threadId)).returning({ id: conversations.id });
+    return deleted.length;
+  });
 }
 
 export interface ThreadStats {
@@ -141,6 +162,8 @@ export interface ThreadStats {
   thread_id: string;
   total_messages: number;
   total_tokens: number;
+  /** Of `total_tokens`, how many the tokenizer estimated (the provider reported none for those calls). */
+  estimated_tokens: number;
   session_start: string | null;
   last_activity: string | null;
 }
@@ -148,15 +171,17 @@ export interface ThreadStats {
 export async function stats(db: Db, userId: string): Promise<ThreadStats> {
   const statements = prepared(db);
   const threadId = threadIdFor(userId);
-  const [[thread], [usage]] = await Promise.all([
+  const [[thread], [usage], estimated] = await Promise.all([
     statements.threadStats.execute({ threadId }),
     statements.usageOf.execute({ userId }),
+    estimatedTokens(db, userId),
   ]);
   return {
     user_id: userId,
     thread_id: threadId,
     total_messages: Number(thread?.total ?? 0),
     total_tokens: usage?.total ?? 0,
+    estimated_tokens: estimated,
     session_start: thread?.first ? toIso(thread.first) : null,
     last_activity: thread?.last ? toIso(thread.last) : null,
   };

@@ -59,6 +59,7 @@ export async function startEngineFixture(database: TestDatabase, overrides: Engi
     ifixit,
     [Symbol.asyncDispose]: async () => {
       await engine.drain();
+      engine.close();
       await Promise.all([openai.close(), ifixit.close()]);
     },
   };

@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type { ModelCallUsage } from '../../store/ledger';
 import type { TextRun } from '../text-run';
 
 export type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -11,15 +12,10 @@ export interface ToolCallRequest {
   arguments: string;
 }
 
-export interface CompletionUsage {
-  totalTokens: number;
-  estimated: boolean;
-}
-
 export interface CompletionResult {
   /** The round's text, already streamed; kept compact since a single-round reply can be very long. */
   text: TextRun;
   toolCalls: ToolCallRequest[];
-  usage: CompletionUsage;
+  usage: ModelCallUsage;
   finishReason: string;
 }

@@ -1,11 +1,14 @@
 import type OpenAI from 'openai';
 import { UpstreamUnavailable } from '../../errors';
-import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../../tokens';
+import type { ModelCallUsage } from '../../store/ledger';
 import { TextRun } from '../text-run';
+import { estimatedUsage, reportedUsage } from '../turn-usage';
 import type { ChatMessage, CompletionResult, ToolCallRequest, ToolDefinition } from './chat-message';
 import { StreamedTextCleaner } from '../../storable-text';
 
 export interface CompletionRequest {
+  /** Which model call of the turn this is (0 first): its ledger row. */
+  round: number;
   model: string;
   messages: ChatMessage[];
   tools: ToolDefinition[];
@@ -33,13 +36,14 @@ export async function streamCompletion(
     onToken(piece);
   };
   let finishReason: string | undefined;
-  let reportedTokens: number | undefined;
+  let reported: OpenAI.CompletionUsage | undefined;
   let chunks = 0;
   const calls: ToolCallRequest[] = [];
   const idle = new AbortController();
   let idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
+  const spentSoFar = () => estimatedUsage(request.round, request.messages, text.toString(), calls);
   const failed = (cause: unknown, message?: string) =>
-    new UpstreamUnavailable(message, { cause }, chunks > 0 ? estimateTokens(request.messages, text.toString(), calls) : 0);
+    new UpstreamUnavailable(message, { cause }, chunks > 0 ? spentSoFar() : null);
   try {
     const stream = await client.chat.completions.create(
       {
@@ -55,7 +59,7 @@ export async function streamCompletion(
       chunks++;
       clearTimeout(idleTimer);
       idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
-      if (chunk.usage) reportedTokens = chunk.usage.total_tokens;
+      if (chunk.usage) reported = chunk.usage;
       const choice = chunk.choices[0];
       if (!choice) continue;
       const delta = choice.delta;
@@ -76,7 +80,7 @@ export async function streamCompletion(
     emit(cleaner.flush());
   }
   // The SDK ends the iteration quietly on abort instead of throwing, so check rather than rely on a catch.
-  if (request.signal.aborted) throw new TurnAborted(estimateTokens(request.messages, text.toString(), calls));
+  if (request.signal.aborted) throw new TurnAborted(spentSoFar());
   if (idle.signal.aborted) throw failed(undefined, 'The language model stopped responding. Please try again.');
   // A stream that closes without a finish reason was cut off (proxy timeout, upstream crash), not finished.
   if (finishReason === undefined) throw failed(undefined);
@@ -86,35 +90,16 @@ export async function streamCompletion(
     toolCalls,
     finishReason: toolCalls.length > 0 ? 'tool_calls' : finishReason,
     usage:
-      reportedTokens === undefined
-        ? { totalTokens: estimateTokens(request.messages, text.toString(), toolCalls), estimated: true }
-        : { totalTokens: reportedTokens, estimated: false },
+      reported === undefined
+        ? estimatedUsage(request.round, request.messages, text.toString(), toolCalls)
+        : reportedUsage(request.round, reported),
   };
 }
 
 /** The turn was stopped mid-call: carries the estimated cost of what had streamed so far. */
 export class TurnAborted extends Error {
-  constructor(readonly estimatedTokens: number) {
+  constructor(readonly spent: ModelCallUsage) {
     super('turn stopped');
     this.name = 'TurnAborted';
   }
-}
-
-/** Prompt + completion counted with the tokenizer, for providers that report no usage. */
-export function estimateTokens(messages: ChatMessage[], completion: string, toolCalls: ToolCallRequest[] = []): number {
-  let total = countTokens(completion);
-  for (const call of toolCalls) total += countTokens(call.name) + countTokens(call.arguments);
-  for (const message of messages) total += MESSAGE_OVERHEAD_TOKENS + countTokens(messageText(message));
-  return total;
-}
-
-function messageText(message: ChatMessage): string {
-  const content = message.content;
-  let text = typeof content === 'string' ? content : (content ?? []).map((part) => ('text' in part ? part.text : '')).join('');
-  if (message.role === 'assistant') {
-    for (const call of message.tool_calls ?? []) {
-      if (call.type === 'function') text += call.function.name + call.function.arguments;
-    }
-  }
-  return text;
 }

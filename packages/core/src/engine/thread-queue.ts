@@ -1,0 +1,25 @@
+/**
+ * Orders this process's turns of one thread: only the first asks the database for the thread (see
+ * `claimTurn`, which serializes across processes), so a burst of sends does not become a burst of claims.
+ */
+export class ThreadQueue {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async acquire(threadId: string): Promise<() => void> {
+    const previous = this.tails.get(threadId) ?? Promise.resolve();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => held);
+    this.tails.set(threadId, tail);
+    await previous;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+      if (this.tails.get(threadId) === tail) this.tails.delete(threadId);
+    };
+  }
+}

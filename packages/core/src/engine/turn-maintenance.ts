@@ -1,0 +1,52 @@
+import type { DatabaseGuard } from '../db/database-guard';
+import type { Db } from '../db/db';
+import { pruneFinishedTurns, recoverExpiredTurns, renewLeases } from '../store/turns';
+import type { TurnRegistry } from './turn-registry';
+
+export interface TurnTiming {
+  /** How long a turn stays owned without renewal: an instance dead this long has its turns recovered. */
+  leaseMs: number;
+  renewMs: number;
+  /** How often this instance looks for turns of dead instances. */
+  sweepMs: number;
+  /** How often a reader polls a turn that runs in another process, and a queued turn retries its thread. */
+  pollMs: number;
+}
+
+/** A dead instance's turns are marked interrupted within lease + sweep: 8 s. */
+export const DEFAULT_TURN_TIMING: TurnTiming = { leaseMs: 6_000, renewMs: 2_000, sweepMs: 2_000, pollMs: 100 };
+
+/** Idempotency keys (and the events of finished turns) are kept at least this long. */
+const KEEP_FINISHED_TURNS_MS = 25 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * The background work of durable turns: renewing this instance's leases, recovering the turns of instances
+ * that died (once at start-up, then on a timer), and letting go of turns past the idempotency window.
+ * Failures are left for the next tick: the database may be down, and every step is safe to repeat.
+ */
+export function startTurnMaintenance(deps: {
+  db: Db;
+  guard: DatabaseGuard;
+  owner: string;
+  registry: TurnRegistry;
+  timing: TurnTiming;
+}): { stop(): void } {
+  const { db, guard, owner, registry, timing } = deps;
+  const quietly = (work: () => Promise<unknown>) => () => void registry.track(guard(work)).catch(() => {});
+  const renew = quietly(() => renewLeases(db, owner, registry.ids(), timing.leaseMs));
+  const recover = quietly(() => recoverExpiredTurns(db));
+  const prune = quietly(() => pruneFinishedTurns(db, KEEP_FINISHED_TURNS_MS));
+  recover();
+  const timers = [
+    setInterval(renew, timing.renewMs),
+    setInterval(recover, timing.sweepMs),
+    setInterval(prune, PRUNE_EVERY_MS),
+  ];
+  for (const timer of timers) timer.unref();
+  return {
+    stop: () => {
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
+}

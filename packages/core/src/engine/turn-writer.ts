@@ -1,0 +1,79 @@
+import type { StreamedChunk } from '../store/turns';
+
+interface PendingChunk {
+  type: 'status' | 'token';
+  round: number;
+  pieces: string[];
+}
+
+export interface TurnWriterTarget {
+  /** Stores chunks durably; they are published only once this resolves. */
+  persist(chunks: StreamedChunk[]): Promise<void>;
+  publish(chunk: StreamedChunk): void;
+  /** Storing failed: the turn cannot go on without losing what it streams. */
+  onFailure(error: unknown): void;
+}
+
+/**
+ * Writes a turn's events to the database before anyone sees them, so a reader never sees text a crash could
+ * lose. Group commit: the first token is written at once; tokens that arrive while a write is in flight wait
+ * and go together in the next one, merged into one chunk per run of text. Latency per event is one insert,
+ * and the number of inserts falls as the model streams faster.
+ */
+export class TurnWriter {
+  private pending: PendingChunk[] = [];
+  private nextSeq = 1;
+  private writing: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly target: TurnWriterTarget) {}
+
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  token(content: string, round: number): void {
+    if (content === '') return;
+    const last = this.pending.at(-1);
+    if (last?.type === 'token' && last.round === round) last.pieces.push(content);
+    else this.pending.push({ type: 'token', round, pieces: [content] });
+    this.schedule();
+  }
+
+  status(content: string, round: number): void {
+    this.pending.push({ type: 'status', round, pieces: [content] });
+    this.schedule();
+  }
+
+  /** Resolves once everything given so far is stored and published; rejects if storing failed. */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.failure) throw this.failure.error;
+  }
+
+  private schedule(): void {
+    if (this.writing || this.failure) return;
+    this.writing = this.writeAll().finally(() => {
+      this.writing = undefined;
+      // Events that arrived after the loop's last look would otherwise wait for the next one.
+      if (this.pending.length > 0) this.schedule();
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.pending.length > 0 && !this.failure) {
+      const batch = this.pending.map(
+        (chunk): StreamedChunk => ({ seq: this.nextSeq++, round: chunk.round, type: chunk.type, content: chunk.pieces.join('') }),
+      );
+      this.pending = [];
+      try {
+        await this.target.persist(batch);
+      } catch (error) {
+        this.failure = { error };
+        this.target.onFailure(error);
+        return;
+      }
+      for (const chunk of batch) this.target.publish(chunk);
+    }
+  }
+}
