@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyWebsocket from '@fastify/websocket';
 import { createChatEngine, openDatabase, type ChatEngine, type Database } from '@fixthread/core';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { authFromEnv } from './auth/auth-config';
 import { engineOptionsFromEnv, pgliteDir, type Env } from './env';
@@ -17,7 +17,7 @@ import { closeWebSocketsCleanly } from './websocket-shutdown';
 import { ActiveStreams } from './trpc/active-streams';
 import { RecentTurns } from './trpc/recent-turns';
 import { appRouter, type AppRouter } from './trpc/root';
-import { createContextFactory, publicErrorOf } from './trpc/trpc';
+import { createContextFactory, publicErrorOf, trpcErrorShape } from './trpc/trpc';
 
 export interface CreateServerOptions {
   env: Env;
@@ -101,6 +101,12 @@ function stopTurnsInFlight(app: FastifyInstance, engine: ChatEngine): void {
   engine.stopAll();
 }
 
+/** ws's own errors for frames that break the protocol (`WS_ERR_INVALID_UTF8`, `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH`…). */
+function isWebSocketProtocolError(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('WS_ERR_');
+}
+
 interface AppDeps {
   engine: ChatEngine;
   database: Database;
@@ -119,6 +125,10 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: env.BODY_LIMIT_BYTES,
+    // A URL Fastify cannot route (bad percent-encoding) is answered before any handler; keep our error shape.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      void reply.status(400).send(errorBody({ status: 400, code: 'BAD_URL', message: error.message }));
+    },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
@@ -138,6 +148,9 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
     const visible = toPublicError(error);
     if (isServerSide(visible)) request.log.error({ err: error }, 'request failed');
     if (visible.status === 401) void reply.header('www-authenticate', 'Bearer');
+    // Refused before tRPC saw it (a body that is not UTF-8): tRPC clients still read a tRPC error.
+    const trpcPath = /^\/trpc\/([^?]*)/.exec(request.url)?.[1];
+    if (trpcPath !== undefined) return reply.status(visible.status).send({ error: trpcErrorShape(visible, trpcPath) });
     return reply.status(visible.status).send(errorBody(visible));
   });
 
@@ -145,12 +158,20 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: env.BODY_LIMIT_BYTES },
     preClose: () => closeWebSocketsCleanly(app, engine, streams),
+    // A client that sends a broken frame (invalid UTF-8, oversized) is closed by ws with the right code;
+    // that is the client's fault, and logging it as an error would let anyone fill the error log.
+    errorHandler: (error, socket, request) => {
+      if (isWebSocketProtocolError(error)) request.log.info({ code: error.code }, 'WebSocket closed: invalid frame');
+      else request.log.error({ err: error }, 'WebSocket failed');
+      socket.terminate();
+    },
   });
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
     createContext: createContextFactory({ engine, turns: new RecentTurns(), streams, shutdown, verify: auth.verify }),
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
+      if (isWebSocketProtocolError(error.cause)) return;
       if (isServerSide(publicErrorOf(error))) app.log.error({ err: error.cause ?? error, path }, 'tRPC call failed');
     },
   };

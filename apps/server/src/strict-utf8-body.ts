@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** A request body that is not UTF-8: refused, since decoding would silently store U+FFFD in its place. */
 export class InvalidUtf8Body extends Error {
@@ -10,37 +10,48 @@ export class InvalidUtf8Body extends Error {
   }
 }
 
+const invalidBodies = new WeakSet<FastifyRequest>();
+
 /**
- * Checks every request body as it streams in, before any parser decodes it (Fastify's and tRPC's both decode
- * with replacement characters). Registered on the root instance, so it covers the tRPC plugin's routes too.
+ * Checks every request body as it streams in (Fastify's and tRPC's parsers both decode with replacement
+ * characters), then refuses the request before its handler runs. The check only marks the request: an error
+ * raised inside the body stream can fire before Fastify listens to it, and the request then hangs. Registered
+ * on the root instance, so it covers the tRPC plugin's routes too.
  */
 export function refuseInvalidUtf8Bodies(app: FastifyInstance): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
     if (request.headers['content-type'] === undefined) return payload;
-    return payload.pipe(new Utf8Validator());
+    return payload.pipe(new Utf8Validator(() => invalidBodies.add(request)));
+  });
+  app.addHook('preValidation', async (request) => {
+    if (invalidBodies.has(request)) throw new InvalidUtf8Body();
   });
 }
 
 class Utf8Validator extends Transform {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private valid = true;
+
+  constructor(private readonly onInvalid: () => void) {
+    super();
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.decoder.decode(chunk, { stream: true });
-    } catch {
-      callback(new InvalidUtf8Body());
-      return;
-    }
+    if (this.valid) this.check(() => this.decoder.decode(chunk, { stream: true }));
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.decoder.decode();
-    } catch {
-      callback(new InvalidUtf8Body());
-      return;
-    }
+    if (this.valid) this.check(() => this.decoder.decode());
     callback();
+  }
+
+  private check(decode: () => unknown): void {
+    try {
+      decode();
+    } catch {
+      this.valid = false;
+      this.onInvalid();
+    }
   }
 }

@@ -77,23 +77,25 @@ const t = initTRPC.context<Context>().create({
     ping: { enabled: true, intervalMs: 15_000 },
     client: { reconnectAfterInactivityMs: 40_000 },
   },
-  errorFormatter({ shape, error }) {
-    const visible = publicErrorOf(error);
-    const code = trpcCodeFor(visible);
-    return {
-      code: TRPC_ERROR_CODES_BY_KEY[code],
-      message: visible.message,
-      data: {
-        code,
-        httpStatus: visible.status,
-        path: shape.data.path,
-        /** The same code the REST API puts in `error.code`. */
-        errorCode: visible.code,
-        field: visible.details?.field ?? null,
-      },
-    };
-  },
+  errorFormatter: ({ shape, error }) => trpcErrorShape(publicErrorOf(error), shape.data.path),
 });
+
+/** The error object of a tRPC response; also used for requests refused before tRPC sees them. */
+export function trpcErrorShape(visible: PublicError, path: string | undefined) {
+  const code = trpcCodeFor(visible);
+  return {
+    code: TRPC_ERROR_CODES_BY_KEY[code],
+    message: visible.message,
+    data: {
+      code,
+      httpStatus: visible.status,
+      path,
+      /** The same code the REST API puts in `error.code`. */
+      errorCode: visible.code,
+      field: visible.details?.field ?? null,
+    },
+  };
+}
 
 /** Our typed errors travel as the TRPCError's cause; tRPC's own client errors (bad path, bad JSON) are safe as they are. */
 export function publicErrorOf(error: TRPCError): PublicError {
