@@ -15,7 +15,6 @@ import { registerWebClient } from './rest/web-client';
 import { refuseInvalidUtf8Bodies } from './strict-utf8-body';
 import { closeWebSocketsCleanly } from './websocket-shutdown';
 import { ActiveStreams } from './trpc/active-streams';
-import { RecentTurns } from './trpc/recent-turns';
 import { appRouter, type AppRouter } from './trpc/root';
 import { createContextFactory, publicErrorOf, trpcErrorShape } from './trpc/trpc';
 
@@ -80,6 +79,7 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
             // so the engine drains after it.
             await app.close();
             await engine.drain();
+            engine.close();
           } finally {
             clearTimeout(deadline);
           }
@@ -168,7 +168,7 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
   });
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: createContextFactory({ engine, turns: new RecentTurns(), streams, shutdown, verify: auth.verify }),
+    createContext: createContextFactory({ engine, streams, shutdown, verify: auth.verify }),
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
       if (isWebSocketProtocolError(error.cause)) return;

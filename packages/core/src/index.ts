@@ -29,6 +29,7 @@ export {
 export type { Source } from './db/schema';
 export { createChatEngine, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX } from './engine/create-chat-engine';
 export { validateMessage } from './engine/validate-message';
+export { eventIdOf, parseEventId } from './engine/event-id';
 export {
   DEFAULT_SYSTEM_PROMPT,
   type ChatEngineOptions,

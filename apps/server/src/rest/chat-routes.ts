@@ -1,4 +1,5 @@
-import type { ChatEngine } from '@fixthread/core';
+import { parseEventId, ValidationError, type ChatEngine } from '@fixthread/core';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticateHeader } from '../auth/authenticate';
 import type { VerifyToken } from '../auth/verify-token';
@@ -27,13 +28,24 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
 
   app.post('/chat', async (request) => {
     const { message } = parseInput(messageInput, request.body);
-    return engine.send(request.userId, message);
+    return engine.send(request.userId, message, { clientMessageId: idempotencyKey(request) });
   });
 
   app.post('/chat/stream', async (request, reply) => {
     const { message } = parseInput(messageInput, request.body);
-    const turn = await engine.startTurn(request.userId, message);
+    const turn = await engine.startTurn(request.userId, message, { clientMessageId: idempotencyKey(request) });
     await streamTurnAsSse(request, reply, turn, sse);
+  });
+
+  // Resumes a turn after the last event the client saw (EventSource sends `Last-Event-ID` by itself), or
+  // replays it whole; a finished turn replays its saved events and ends with its `done`.
+  app.get('/chat/stream/:turnId', async (request, reply) => {
+    const { turnId } = request.params as { turnId: string };
+    const lastEventId = request.headers['last-event-id'];
+    const resumeFrom = typeof lastEventId === 'string' && lastEventId !== '' ? parseEventId(lastEventId) : undefined;
+    if (resumeFrom && resumeFrom.turnId !== turnId) throw new ValidationError('Last-Event-ID belongs to another turn', 'Last-Event-ID');
+    const turn = await engine.resume(request.userId, turnId);
+    await streamTurnAsSse(request, reply, turn, sse, resumeFrom?.seq);
   });
 
   app.get('/chat/history', async (request) => {
@@ -49,3 +61,10 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
     return { ...stats, total_tokens_used: stats.total_tokens };
   });
 };
+
+/** Stripe-style `Idempotency-Key`; the engine checks its length and characters. */
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (Array.isArray(key)) throw new ValidationError('Send one Idempotency-Key header', 'Idempotency-Key');
+  return key;
+}

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { Turn } from '@fixthread/core';
+import { eventIdOf, type Turn } from '@fixthread/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isServerSide, toPublicError } from '../errors';
 
@@ -19,6 +19,7 @@ export async function streamTurnAsSse(
   reply: FastifyReply,
   turn: Turn,
   options: SseOptions,
+  afterSeq?: number,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
@@ -36,8 +37,8 @@ export async function streamTurnAsSse(
   res.on('close', onClose);
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), options.keepAliveMs);
   try {
-    for await (const event of turn.events(disconnected.signal)) {
-      await writeEvent(res, event, disconnected.signal);
+    for await (const { event, seq } of turn.events({ signal: disconnected.signal, afterSeq })) {
+      await writeEvent(res, event, disconnected.signal, eventIdOf(turn.id, seq));
     }
   } catch (error) {
     if (!disconnected.signal.aborted) await reportError(request, res, error, disconnected.signal);
@@ -58,8 +59,12 @@ async function reportError(request: FastifyRequest, res: ServerResponse, error: 
   }
 }
 
-/** Honours backpressure: a slow reader holds this writer, never the turn, which runs on regardless. */
-async function writeEvent(res: ServerResponse, event: object, signal: AbortSignal): Promise<void> {
-  if (res.write(`data: ${JSON.stringify(event)}\n\n`)) return;
+/**
+ * Honours backpressure: a slow reader holds this writer, never the turn, which runs on regardless. The `id:`
+ * line is what EventSource sends back as `Last-Event-ID` to resume.
+ */
+async function writeEvent(res: ServerResponse, event: object, signal: AbortSignal, id?: string): Promise<void> {
+  const idLine = id === undefined ? '' : `id: ${id}\n`;
+  if (res.write(`${idLine}data: ${JSON.stringify(event)}\n\n`)) return;
   await once(res, 'drain', { signal });
 }

@@ -9,11 +9,9 @@ import { assertNotExpired, authenticateHeader } from '../auth/authenticate';
 import type { AuthenticatedUser, VerifyToken } from '../auth/verify-token';
 import { INTERNAL_ERROR, ServerShuttingDown, toPublicError, trpcCodeFor, type PublicError } from '../errors';
 import type { ActiveStreams } from './active-streams';
-import type { RecentTurns } from './recent-turns';
 
 export interface Context {
   engine: ChatEngine;
-  turns: RecentTurns;
   streams: ActiveStreams;
   /** Set when the server starts shutting down: sockets still open must not start new turns. */
   shutdown: { readonly started: boolean };
@@ -24,7 +22,6 @@ export interface Context {
 
 export interface ContextDeps {
   engine: ChatEngine;
-  turns: RecentTurns;
   streams: ActiveStreams;
   shutdown: { readonly started: boolean };
   verify: VerifyToken;

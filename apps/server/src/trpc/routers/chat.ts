@@ -1,33 +1,34 @@
-import { NotFoundError, type Turn } from '@fixthread/core';
+import { eventIdOf, NotFoundError, parseEventId, type Turn } from '@fixthread/core';
 import { tracked, TRPCError } from '@trpc/server';
-import { ServerShuttingDown } from '../../errors';
 import { z } from 'zod';
+import { ServerShuttingDown } from '../../errors';
 import { historyInput, messageInput } from '../../validation';
-import { eventId, parseEventId } from '../recent-turns';
 import { createTRPCRouter, protectedProcedure, type Context } from '../trpc';
 
-/** wsLink adds `lastEventId` to the input when it re-sends a subscription after a reconnect. */
-const streamInput = messageInput.extend({ lastEventId: z.string().nullish() });
+/** The client's idempotency key: the same id again returns the original turn. The web client always sends one. */
+const sendInput = messageInput.extend({ clientMessageId: z.string({ error: 'clientMessageId must be a string' }).optional() });
+/** wsLink (and httpSubscriptionLink) add `lastEventId` to the input when they re-send after a reconnect. */
+const streamInput = sendInput.extend({ lastEventId: z.string().nullish() });
 
 export const chatRouter = createTRPCRouter({
-  send: protectedProcedure.input(messageInput).mutation(({ ctx, input }) => {
+  send: protectedProcedure.input(sendInput).mutation(({ ctx, input }) => {
     assertAcceptingTurns(ctx);
-    return ctx.engine.send(ctx.userId, input.message);
+    return ctx.engine.send(ctx.userId, input.message, { clientMessageId: input.clientMessageId });
   }),
 
   /**
-   * Events arrive as `{ id, data }` (tracked) so a reconnecting client resumes the same turn instead of
-   * posting its message twice. Unsubscribing only stops the delivery: the engine finishes and saves the turn.
+   * Events arrive as `{ id, data }` (tracked, `<turn id>:<seq>`), so a reconnecting client resumes the same
+   * turn, on this instance or any other, even after a restart. Unsubscribing only stops the delivery: the
+   * engine finishes and saves the turn.
    */
   stream: protectedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
     const leave = ctx.streams.enter();
     try {
       const resumeFrom = input.lastEventId ? parseEventId(input.lastEventId) : undefined;
-      const turn = input.lastEventId
-        ? findTurn(ctx, ctx.userId, resumeFrom?.turnId)
-        : await startTurn(ctx, ctx.userId, input.message);
-      for await (const { event, position } of turn.positionedEvents({ signal, after: resumeFrom?.position })) {
-        yield tracked(eventId(turn, position), event);
+      if (input.lastEventId && !resumeFrom) throw new NotFoundError('Unknown event id; reload the history to see the reply');
+      const turn = resumeFrom ? await ctx.engine.resume(ctx.userId, resumeFrom.turnId) : await startTurn(ctx, input);
+      for await (const { event, seq } of turn.events({ signal, afterSeq: resumeFrom?.seq })) {
+        yield tracked(eventIdOf(turn.id, seq), event);
       }
     } finally {
       leave();
@@ -50,15 +51,7 @@ function assertAcceptingTurns(ctx: Context): void {
   if (ctx.shutdown.started) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', cause: new ServerShuttingDown() });
 }
 
-async function startTurn(ctx: Context, userId: string, message: string): Promise<Turn> {
+function startTurn(ctx: Context & { userId: string }, input: z.output<typeof sendInput>): Promise<Turn> {
   assertAcceptingTurns(ctx);
-  const turn = await ctx.engine.startTurn(userId, message);
-  ctx.turns.remember(turn);
-  return turn;
-}
-
-function findTurn(ctx: Context, userId: string, turnId: string | undefined): Turn {
-  const turn = turnId ? ctx.turns.find(userId, turnId) : undefined;
-  if (!turn) throw new NotFoundError('This reply is no longer streaming; reload the history to see it');
-  return turn;
+  return ctx.engine.startTurn(ctx.userId, input.message, { clientMessageId: input.clientMessageId });
 }
