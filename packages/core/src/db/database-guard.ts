@@ -2,8 +2,9 @@ import { DatabaseUnavailable } from '../errors';
 
 /**
  * Errors that mean "the database is not reachable right now", as opposed to a bad query: socket errors,
- * postgres.js's own connection codes, and the SQLSTATEs a restarting or overloaded server answers with
- * (class 08 connection exception, 57P01–57P03 shutdown/starting up, 53300 too many connections).
+ * postgres.js's own connection codes, and the SQLSTATEs a restarting or overloaded server answers with (class
+ * 08 connection exception, 57P01–57P03 shutdown/starting up, 53300 too many connections). Not CONNECTION_ENDED:
+ * that is our own pool, closed on purpose, which is a bug to report as one rather than an outage.
  */
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -16,7 +17,6 @@ const UNREACHABLE_CODES = new Set([
   'EAI_AGAIN',
   'CONNECTION_CLOSED',
   'CONNECTION_DESTROYED',
-  'CONNECTION_ENDED',
   'CONNECT_TIMEOUT',
   '57P01',
   '57P02',
