@@ -134,7 +134,7 @@ describe.each(testDrivers())('the production bundle on $name', (driver) => {
     });
     const reader = new BodyReader(response);
     const first = await reader.next();
-    expect(first).toMatch(/^data: /);
+    expect(first).toMatch(/^id: [^\n]+\ndata: /);
 
     server.child.kill('SIGTERM');
     const body = first + (await reader.rest());
@@ -180,7 +180,7 @@ describe.each(testDrivers())('the production bundle on $name', (driver) => {
       });
       const reader = new BodyReader(response);
       const first = await reader.next();
-      expect(first).toMatch(/^data: /);
+      expect(first).toMatch(/^id: [^\n]+\ndata: /);
 
       const started = Date.now();
       graceful.child.kill('SIGTERM');

@@ -35,7 +35,7 @@ describe.each(testDrivers())('graceful stop on $name', (driver) => {
     });
     const reader = new BodyReader(sse);
     const firstChunk = await reader.next();
-    expect(firstChunk).toMatch(/^data: /);
+    expect(firstChunk).toMatch(/^id: [^\n]+\ndata: /);
 
     const ws = connect(harness.url, await signToken('ws-user'));
     const wsEvents: string[] = [];
@@ -93,7 +93,7 @@ describe.each(testDrivers())('graceful stop on $name', (driver) => {
     });
     const reader = new BodyReader(sse);
     const firstChunk = await reader.next();
-    expect(firstChunk).toMatch(/^data: /);
+    expect(firstChunk).toMatch(/^id: [^\n]+\ndata: /);
     const ws = connect(harness.url, await signToken('ws-user'));
     await new Promise<void>((resolve) => {
       ws.trpc.chat.stream.subscribe({ message: 'a very long answer over ws' }, { onData: () => resolve() });
@@ -214,7 +214,7 @@ describe.each(testDrivers())('logging a database failure on $name', (driver) => 
         body: JSON.stringify({ message: SECRET_MESSAGE }),
       });
       const reader = new BodyReader(sse);
-      expect(await reader.next()).toMatch(/^data: /);
+      expect(await reader.next()).toMatch(/^id: [^\n]+\ndata: /);
       // Questions are still stored, replies no longer: Postgres rejects the insert and reports the failing row.
       await h.database.db.execute(`alter table conversations add constraint no_replies check (role <> 'assistant') not valid`);
       expect(await reader.rest()).toContain('"type":"error"');

@@ -36,9 +36,10 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
     const result = await streamChat(h.url, await h.token('bob'), 'How do I fix my iPhone screen?');
     expect(result.status).toBe(200);
     expect(result.contentType).toMatch(/^text\/event-stream/);
-    expect(result.raw).toMatch(/^(data: \{[^\n]*\}\n\n)+$/);
+    // Each event carries its durable id, `<turn id>:<seq>`, which EventSource sends back as Last-Event-ID.
+    expect(result.raw).toMatch(/^(id: [0-9a-f-]{36}:\d+\ndata: \{[^\n]*\}\n\n)+$/);
     const frames = result.raw.split('\n\n').filter(Boolean);
-    expect(frames.map((frame) => JSON.parse(frame.slice('data: '.length)) as unknown)).toEqual(result.events);
+    expect(frames.map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 'data: '.length)) as unknown)).toEqual(result.events);
 
     const [first, ...rest] = result.events;
     expect(first).toEqual({ type: 'status', content: expect.stringContaining('iFixit') as string });
@@ -104,6 +105,7 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
       thread_id: 'user-frank',
       total_messages: 0,
       total_tokens: 0,
+      estimated_tokens: 0,
       total_tokens_used: 0,
       session_start: null,
       last_activity: null,
@@ -118,6 +120,7 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
       thread_id: 'user-frank',
       total_messages: 2,
       total_tokens: usage?.totalTokens,
+      estimated_tokens: 0,
       total_tokens_used: usage?.totalTokens,
       session_start: expect.stringMatching(ISO_UTC) as string,
       last_activity: expect.stringMatching(ISO_UTC) as string,

@@ -28,7 +28,8 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
 
   app.post('/chat', async (request) => {
     const { message } = parseInput(messageInput, request.body);
-    return engine.send(request.userId, message, { clientMessageId: idempotencyKey(request) });
+    const { response, thread_id } = await engine.send(request.userId, message, { clientMessageId: idempotencyKey(request) });
+    return { response, thread_id };
   });
 
   app.post('/chat/stream', async (request, reply) => {

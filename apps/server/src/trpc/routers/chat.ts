@@ -11,9 +11,10 @@ const sendInput = messageInput.extend({ clientMessageId: z.string({ error: 'clie
 const streamInput = sendInput.extend({ lastEventId: z.string().nullish() });
 
 export const chatRouter = createTRPCRouter({
-  send: protectedProcedure.input(sendInput).mutation(({ ctx, input }) => {
+  send: protectedProcedure.input(sendInput).mutation(async ({ ctx, input }) => {
     assertAcceptingTurns(ctx);
-    return ctx.engine.send(ctx.userId, input.message, { clientMessageId: input.clientMessageId });
+    const { response, thread_id } = await ctx.engine.send(ctx.userId, input.message, { clientMessageId: input.clientMessageId });
+    return { response, thread_id };
   }),
 
   /**
