@@ -133,12 +133,13 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
           release = await queue.acquire(record.threadId);
           const userMessageId = await claimWhenFree(record, text);
           local.begin(userMessageId);
-          await runTurn(deps, {
+          const { closed } = await runTurn(deps, {
             ...local,
             userMessageId,
             signal: local.controller.signal,
             abort: (reason) => local.controller.abort(reason),
           });
+          if (!closed) registry.abandon(record.id);
         } catch (error) {
           local.refuse(error);
           // It never started, so it stored nothing: its key is free for the client's retry.
@@ -158,6 +159,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
         claimTurn(db, {
           turn: record,
           owner,
+          abandoned: registry.abandoned(),
           leaseMs: timing.leaseMs,
           admit: async (tx) => {
             const quota = options.tokenQuota;

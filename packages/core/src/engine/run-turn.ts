@@ -59,7 +59,7 @@ interface Reply {
  * turn's writer, each model call charged as it completes, then the reply saved and the turn closed together.
  * A failed turn keeps its question and what it streamed, and is closed as failed with its typed error.
  */
-export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promise<void> {
+export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promise<{ closed: boolean }> {
   const writer = new TurnWriter({
     persist: (chunks) => deps.guard(() => appendTurnEvents(deps.db, turn.id, chunks)),
     publish: ({ seq, type, content }) => turn.log.append(seq, { type, content }),
@@ -98,19 +98,21 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
       stopped: reply.finishReason === 'stopped',
       interrupted: false,
     });
+    return { closed: true };
   } catch (thrown) {
     const error = turn.signal.reason instanceof DomainError ? turn.signal.reason : thrown;
-    await closeFailedTurn(deps, turn, error);
+    const closed = await closeFailedTurn(deps, turn, error);
     turn.log.fail(error);
+    return { closed };
   }
 }
 
 /**
  * Records the failure so a retry with the same key gets the same error. When the database itself failed this
- * may not be possible; the turn then keeps its lease until this process stops renewing it, and recovery
- * closes it as interrupted with what it had stored.
+ * may not be possible: the turn is then abandoned, and recovered as interrupted, with what it had stored, as
+ * soon as the database answers again.
  */
-async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error: unknown): Promise<void> {
+async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error: unknown): Promise<boolean> {
   const code = error instanceof DomainError ? error.code : 'INTERNAL';
   const message = error instanceof DomainError ? error.message : 'Internal server error';
   try {
@@ -120,8 +122,10 @@ async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error:
     await deps.guard(() =>
       finishTurn(deps.db, turn.id, deps.owner, async () => ({ status: 'failed', errorCode: code, errorMessage: message })),
     );
+    return true;
   } catch {
     // Recovery will close it; the user already has the more useful error.
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
-import { pruneFinishedTurns, recoverExpiredTurns, renewLeases } from '../store/turns';
+import { pruneFinishedTurns, recoverAbandonedTurns, recoverExpiredTurns, renewLeases } from '../store/turns';
 import type { TurnRegistry } from './turn-registry';
 
 export interface TurnTiming {
@@ -35,7 +35,10 @@ export function startTurnMaintenance(deps: {
   const { db, guard, owner, registry, timing } = deps;
   const quietly = (work: () => Promise<unknown>) => () => void registry.track(guard(work)).catch(() => {});
   const renew = quietly(() => renewLeases(db, owner, registry.ids(), timing.leaseMs));
-  const recover = quietly(() => recoverExpiredTurns(db));
+  const recover = quietly(async () => {
+    registry.recovered(await recoverAbandonedTurns(db, registry.abandoned()));
+    await recoverExpiredTurns(db);
+  });
   const prune = quietly(() => pruneFinishedTurns(db, KEEP_FINISHED_TURNS_MS));
   recover();
   const timers = [

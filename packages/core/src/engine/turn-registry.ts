@@ -19,6 +19,7 @@ export interface LocalTurn {
  */
 export class TurnRegistry {
   private readonly byId = new Map<string, LocalTurn>();
+  private readonly abandonedIds = new Set<string>();
   private readonly work = new Set<Promise<unknown>>();
 
   add(turn: LocalTurn): void {
@@ -31,6 +32,19 @@ export class TurnRegistry {
 
   get(turnId: string): LocalTurn | undefined {
     return this.byId.get(turnId);
+  }
+
+  /** A turn that ended here without its record being closed; recovered when its thread is next claimed. */
+  abandon(turnId: string): void {
+    this.abandonedIds.add(turnId);
+  }
+
+  abandoned(): string[] {
+    return [...this.abandonedIds];
+  }
+
+  recovered(turnIds: string[]): void {
+    for (const id of turnIds) this.abandonedIds.delete(id);
   }
 
   ids(): string[] {

@@ -53,6 +53,11 @@ export async function deleteQueuedTurn(db: Db, turnId: string): Promise<void> {
 export interface ClaimRequest {
   turn: TurnRecord;
   owner: string;
+  /**
+   * This owner's turns that ended without their record being closed (the database failed under them): they
+   * are recovered at once instead of holding the thread until their lease runs out.
+   */
+  abandoned: string[];
   leaseMs: number;
   /** Stores the user message once the turn may run; its id becomes the turn's `user_message_id`. */
   storeQuestion: (tx: Tx) => Promise<number>;
@@ -70,7 +75,7 @@ export async function claimTurn(db: Db, request: ClaimRequest): Promise<number |
   const { turn } = request;
   return db.transaction(async (tx) => {
     await lockThread(tx, turn.threadId);
-    await recoverExpiredTurnsIn(tx, { threadId: turn.threadId });
+    await recoverExpiredTurnsIn(tx, { threadId: turn.threadId, abandoned: request.abandoned });
     const [ahead] = await tx
       .select({ id: turns.id })
       .from(turns)
@@ -200,11 +205,34 @@ export async function recoverExpiredTurns(db: Db, limit = 50): Promise<number> {
   return recovered;
 }
 
-async function recoverExpiredTurnsIn(tx: Tx, { threadId }: { threadId: string }): Promise<number> {
+/** Recovers these turns now, whatever their lease says: their owner knows they are dead. */
+export async function recoverAbandonedTurns(db: Db, turnIds: string[]): Promise<string[]> {
+  if (turnIds.length === 0) return [];
+  const rows = await db.select({ threadId: turns.threadId }).from(turns).where(inArray(turns.id, turnIds));
+  for (const threadId of new Set(rows.map((row) => row.threadId))) {
+    await db.transaction(async (tx) => {
+      await lockThread(tx, threadId);
+      await recoverExpiredTurnsIn(tx, { threadId, abandoned: turnIds });
+    });
+  }
+  return turnIds;
+}
+
+async function recoverExpiredTurnsIn(
+  tx: Tx,
+  { threadId, abandoned = [] }: { threadId: string; abandoned?: string[] },
+): Promise<number> {
+  const lapsed = lt(turns.leaseExpiresAt, sql`now()`);
   const expired = await tx
     .select()
     .from(turns)
-    .where(and(eq(turns.threadId, threadId), inArray(turns.status, LIVE_STATUSES), lt(turns.leaseExpiresAt, sql`now()`)))
+    .where(
+      and(
+        eq(turns.threadId, threadId),
+        inArray(turns.status, LIVE_STATUSES),
+        abandoned.length > 0 ? or(lapsed, inArray(turns.id, abandoned)) : lapsed,
+      ),
+    )
     .orderBy(asc(turns.createdAt))
     .for('update', { skipLocked: true });
   for (const turn of expired) {
