@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { startChildServer, type ChildServer } from './support/child-server';
 import { checkTurn, streamOverSse } from './support/clients';
 import type { BenchDriver } from './support/databases';
-import { SHORT_REPLY_DELTAS, startFakeModel } from './support/fake-model';
+import { SHORT_REPLY, startFakeModel } from './support/fake-model';
 import { benchEnv, devLogin } from './support/server-env';
 import { kernelSocketBuffering, startSlowReader } from './support/slow-reader';
 import { fixed, kib, mib, printTable, sanity, sleep, summarize, times } from './support/stats';
@@ -168,7 +168,7 @@ export async function measureSlowReaderBackpressure(driver: BenchDriver): Promis
         tokens.map(async (token, u) => {
           for (let n = 0; performance.now() < deadline; n++) {
             const turn = await streamOverSse(server.url, token, `The hinge is loose (${u}.${n})`);
-            checkTurn(turn, SHORT_REPLY_DELTAS, 'fast user turn');
+            checkTurn(turn, SHORT_REPLY, 'fast user turn');
             ttfts.push(turn.ttft);
           }
         }),
@@ -184,7 +184,7 @@ export async function measureSlowReaderBackpressure(driver: BenchDriver): Promis
     const burst = await runWindow('burst', WINDOW_MS, () => {
       const start = performance.now();
       longRead = streamOverSse(server.url, fastReaderToken, 'LONG answer please').then((turn) => {
-        checkTurn(turn, LONG_TOKENS, 'long reply, fast reader');
+        checkTurn(turn, LONG_REPLY, 'long reply, fast reader');
         return performance.now() - start;
       });
     });

@@ -12,7 +12,7 @@ import {
   type StreamedTurn,
   type TrpcConnection,
 } from './support/clients';
-import { SHORT_REPLY, SHORT_REPLY_DELTAS } from './support/fake-model';
+import { SHORT_REPLY } from './support/fake-model';
 import type { InProcessServer } from './support/in-process-server';
 import { devLogin } from './support/server-env';
 import { sdkClient, streamWithSdk, type SdkConstructor } from './support/openai-sdk';
@@ -75,7 +75,7 @@ export async function measureTimeToFirstToken(
 
 async function ttftOf(turn: Promise<StreamedTurn>, what: string): Promise<number> {
   const finished = await turn;
-  checkTurn(finished, SHORT_REPLY_DELTAS, what);
+  checkTurn(finished, SHORT_REPLY, what);
   return finished.ttft;
 }
 

@@ -49,7 +49,15 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
 /** Other work on the machine moves absolute figures (not, much, the ratios); the load says how much there was. */
 const load = () => loadavg()[0]?.toFixed(2) ?? '?';
 
+/** `--parts=1,2` runs only those parts (all by default), for a quick before/after of one figure. */
+function selectedParts(): Set<number> {
+  const flag = process.argv.find((arg) => arg.startsWith('--parts='));
+  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5];
+  return new Set(parts.filter((part) => Number.isInteger(part)));
+}
+
 async function main(): Promise<void> {
+  const parts = selectedParts();
   const started = performance.now();
   const loadAtStart = load();
   const OpenAI = await loadOpenAI();
@@ -62,48 +70,62 @@ async function main(): Promise<void> {
   for (const driver of drivers) {
     const server = await startInProcessServer(driver);
     try {
-      ttft.push(
-        await timed(`${driver.name}: part 1, time to first token`, () =>
-          measureTimeToFirstToken(driver.name, server, OpenAI),
-        ),
-      );
-      throughput.push(
-        await timed(`${driver.name}: part 2, turns/s`, () =>
-          measureTurnsPerSecond(driver.name, server, OpenAI),
-        ),
-      );
+      if (parts.has(1)) {
+        ttft.push(
+          await timed(`${driver.name}: part 1, time to first token`, () =>
+            measureTimeToFirstToken(driver.name, server, OpenAI),
+          ),
+        );
+      }
+      if (parts.has(2)) {
+        throughput.push(
+          await timed(`${driver.name}: part 2, turns/s`, () => measureTurnsPerSecond(driver.name, server, OpenAI)),
+        );
+      }
     } finally {
       await server.close();
     }
-    if (driver === drivers[0]) {
+    if (driver === drivers[0] && parts.has(3)) {
       memory.push(
         await timed(`${driver.name}: part 3, memory per WebSocket`, () => measureMemoryPerWebSocket(driver)),
       );
     }
-    backpressure.push(
-      await timed(`${driver.name}: part 4, slow reader`, () => measureSlowReaderBackpressure(driver)),
-    );
+    if (parts.has(4)) {
+      backpressure.push(
+        await timed(`${driver.name}: part 4, slow reader`, () => measureSlowReaderBackpressure(driver)),
+      );
+    }
   }
-  const replyMemory = await timed('pglite: part 5, memory per reply', () => measureMemoryPerReply());
+  const replyMemory = parts.has(5) ? await timed('pglite: part 5, memory per reply', () => measureMemoryPerReply()) : undefined;
   const skipped = postgresSkippedNote();
   if (skipped) console.log(skipped);
 
-  console.log(
-    '\nPart 1 — added time to first token: sequential turns, request → first token (server, clients and fake in this process)',
-  );
-  reportTimeToFirstToken(ttft);
-  console.log(
-    '\nPart 2 — turns/s: concurrent users, each doing sequential turns (server, clients and fake in this process)',
-  );
-  reportTurnsPerSecond(throughput);
-  console.log('\nPart 3 — memory per WebSocket (server in a child process, measured there after forced GC)');
-  reportMemoryPerWebSocket(memory);
-  console.log('\nPart 4 — a slow SSE reader among normal users (server in a child process)');
-  reportSlowReaderBackpressure(backpressure);
-  console.log(
-    '\nPart 5 — server memory per reply: one long reply (server in a child process, after forced GC)',
-  );
-  reportMemoryPerReply(replyMemory);
+  if (parts.has(1)) {
+    console.log(
+      '\nPart 1 — added time to first token: sequential turns, request → first token (server, clients and fake in this process)',
+    );
+    reportTimeToFirstToken(ttft);
+  }
+  if (parts.has(2)) {
+    console.log(
+      '\nPart 2 — turns/s: concurrent users, each doing sequential turns (server, clients and fake in this process)',
+    );
+    reportTurnsPerSecond(throughput);
+  }
+  if (parts.has(3)) {
+    console.log('\nPart 3 — memory per WebSocket (server in a child process, measured there after forced GC)');
+    reportMemoryPerWebSocket(memory);
+  }
+  if (parts.has(4)) {
+    console.log('\nPart 4 — a slow SSE reader among normal users (server in a child process)');
+    reportSlowReaderBackpressure(backpressure);
+  }
+  if (replyMemory) {
+    console.log(
+      '\nPart 5 — server memory per reply: one long reply (server in a child process, after forced GC)',
+    );
+    reportMemoryPerReply(replyMemory);
+  }
   console.log(
     `\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s; 1-min load average ${loadAtStart} at start, ` +
       `${load()} at end (${cpus().length} CPUs)`,

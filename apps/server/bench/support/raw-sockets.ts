@@ -72,14 +72,14 @@ interface TrpcResponse {
   error?: { message: string };
 }
 
-/** Sends a chat.stream subscription; resolves with the token count when the server stops it. */
+/** Sends a chat.stream subscription; resolves with the streamed text when the server stops it. */
 export function subscribeChatStream(
   socket: WebSocket,
   id: number,
   message: string,
-): Promise<{ tokens: number; done: boolean }> {
+): Promise<{ text: string; done: boolean }> {
   return new Promise((resolve, reject) => {
-    let tokens = 0;
+    const pieces: string[] = [];
     let done = false;
     const onMessage = (data: WebSocket.RawData) => {
       const text = textOf(data);
@@ -91,11 +91,11 @@ export function subscribeChatStream(
         reject(new Error(`chat.stream failed: ${response.error.message}`));
       } else if (response.result?.type === 'data') {
         const event = response.result.data?.data;
-        if (event?.type === 'token') tokens++;
+        if (event?.type === 'token') pieces.push(event.content);
         if (event?.type === 'done') done = true;
       } else if (response.result?.type === 'stopped') {
         socket.off('message', onMessage);
-        resolve({ tokens, done });
+        resolve({ text: pieces.join(''), done });
       }
     };
     socket.on('message', onMessage);
