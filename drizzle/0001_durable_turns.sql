@@ -45,6 +45,7 @@ ALTER TABLE "turn_events" ADD CONSTRAINT "turn_events_turn_id_turns_id_fk" FOREI
 ALTER TABLE "turns" ADD CONSTRAINT "turns_user_message_id_conversations_id_fk" FOREIGN KEY ("user_message_id") REFERENCES "public"."conversations"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "turns" ADD CONSTRAINT "turns_assistant_message_id_conversations_id_fk" FOREIGN KEY ("assistant_message_id") REFERENCES "public"."conversations"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "turns_user_client_message_id_key" ON "turns" USING btree ("user_id","client_message_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "turns_one_running_per_thread" ON "turns" USING btree ("thread_id") WHERE "turns"."status" = 'running';--> statement-breakpoint
 CREATE INDEX "turns_thread_id_status_idx" ON "turns" USING btree ("thread_id","status");--> statement-breakpoint
 CREATE INDEX "turns_status_lease_idx" ON "turns" USING btree ("status","lease_expires_at");--> statement-breakpoint
 CREATE INDEX "usage_ledger_user_id_idx" ON "usage_ledger" USING btree ("user_id");--> statement-breakpoint

@@ -116,6 +116,9 @@ export const turns = pgTable(
   (t) => [
     check('turns_status_check', sql`${t.status} IN ('queued', 'running', 'completed', 'failed', 'stopped', 'interrupted')`),
     uniqueIndex('turns_user_client_message_id_key').on(t.userId, t.clientMessageId),
+    // At most one running turn per thread, whichever process starts it: the database arbitrates, without a
+    // lock or a read first, so starting a turn on a free thread is one statement.
+    uniqueIndex('turns_one_running_per_thread').on(t.threadId).where(sql`${t.status} = 'running'`),
     index('turns_thread_id_status_idx').on(t.threadId, t.status),
     index('turns_status_lease_idx').on(t.status, t.leaseExpiresAt),
   ],

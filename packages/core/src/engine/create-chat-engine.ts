@@ -2,10 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { createDatabaseGuard } from '../db/database-guard';
 import { ConflictError, NotFoundError, QuotaExceeded, ValidationError } from '../errors';
-import { clearThread, history, insertUserMessageIn, stats } from '../store/messages';
+import { clearThread, history, stats } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
-import { claimTurn, createTurn, deleteQueuedTurn, findTurn, type TurnRecord } from '../store/turns';
-import { totalTokensIn } from '../store/usage';
+import { claimTurn, createTurn, deleteQueuedTurn, findTurn, startTurnNow, type Question, type TurnRecord } from '../store/turns';
+import { totalTokens } from '../store/usage';
+import { countTokens } from '../tokens';
 import type { ChatEngineOptions } from './options';
 import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
 import { storedTurn } from './stored-turn';
@@ -70,29 +71,40 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     // Registered before anything is awaited, so stop() and clear() reach a turn from the moment it is asked for.
     const local = newLocalTurn(randomUUID(), userId);
     registry.add(local);
-    let found: { created: boolean; turn: TurnRecord };
+    const turn = { id: local.id, clientMessageId: key, messageHash, owner, leaseMs: timing.leaseMs };
+    const question = { userId, threadId: local.threadId, content: text, contentTokens: countTokens(text) };
+    let release: (() => void) | undefined;
     try {
-      found = await guard(() =>
-        createTurn(db, {
-          id: local.id,
-          userId,
-          threadId: local.threadId,
-          clientMessageId: key,
-          messageHash,
-          owner,
-          leaseMs: timing.leaseMs,
-        }),
-      );
+      await admit(userId);
+      // The common case, a free thread: the turn and its question in one statement.
+      release = queue.tryAcquire(local.threadId);
+      const started = release ? await guard(() => startTurnNow(db, turn, question)) : undefined;
+      if (started) return runLocalTurn(local, started.userMessageId, release!);
+      const found = await guard(() => createTurn(db, { ...turn, userId, threadId: local.threadId }));
+      if (found.created) {
+        const held = release;
+        release = undefined;
+        return await queueLocalTurn(local, question, held);
+      }
+      release?.();
+      release = undefined;
+      local.settle();
+      if (found.turn.messageHash !== messageHash) {
+        throw new ConflictError('This idempotency key was already used for a different message');
+      }
+      return (await existingTurn(found.turn)) ?? startTurn(userId, message, { clientMessageId });
     } catch (error) {
+      release?.();
       local.settle();
       throw error;
     }
-    if (found.created) return runNewTurn(local, found.turn, text);
-    local.settle();
-    if (found.turn.messageHash !== messageHash) {
-      throw new ConflictError('This idempotency key was already used for a different message');
+  }
+
+  async function admit(userId: string): Promise<void> {
+    const quota = options.tokenQuota;
+    if (quota !== null && (await guard(() => totalTokens(db, userId))) >= quota) {
+      throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
     }
-    return (await existingTurn(found.turn)) ?? startTurn(userId, message, { clientMessageId });
   }
 
   type PendingLocalTurn = LocalTurn & { begin(userMessageId: number): void; refuse(error: unknown): void; settle(): void };
@@ -106,7 +118,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       refuse = reject;
     });
     started.catch(() => {});
-    const local: PendingLocalTurn = {
+    return {
       id,
       userId,
       threadId: threadIdFor(userId),
@@ -121,54 +133,51 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
         settled();
       },
     };
-    return local;
   }
 
-  /** Queues the turn behind the thread's earlier ones; resolves once its question is stored and it runs. */
-  async function runNewTurn(local: PendingLocalTurn, record: TurnRecord, text: string): Promise<Turn> {
+  /** The turn has started (its question is stored): run it in the background and hand back its handle. */
+  function runLocalTurn(local: PendingLocalTurn, userMessageId: number, release: () => void): Turn {
+    local.begin(userMessageId);
     void registry.track(
       (async () => {
-        let release: (() => void) | undefined;
         try {
-          release = await queue.acquire(record.threadId);
-          const userMessageId = await claimWhenFree(record, text);
-          local.begin(userMessageId);
           const { closed } = await runTurn(deps, {
             ...local,
             userMessageId,
             signal: local.controller.signal,
             abort: (reason) => local.controller.abort(reason),
           });
-          if (!closed) registry.abandon(record.id);
-        } catch (error) {
-          local.refuse(error);
-          // It never started, so it stored nothing: its key is free for the client's retry.
-          await guard(() => deleteQueuedTurn(db, record.id)).catch(() => {});
+          if (!closed) registry.abandon(local.id);
         } finally {
-          release?.();
+          release();
           local.settle();
         }
       })(),
     );
-    return localTurn(local, await local.started);
+    return localTurn(local, userMessageId);
   }
 
-  async function claimWhenFree(record: TurnRecord, text: string): Promise<number> {
+  /** Waits for the thread behind this process's earlier turns and any other process's running one. */
+  async function queueLocalTurn(local: PendingLocalTurn, question: Question, held: (() => void) | undefined): Promise<Turn> {
+    let release = held;
+    try {
+      release ??= await queue.acquire(local.threadId);
+      const userMessageId = await claimWhenFree(local.id, question);
+      return runLocalTurn(local, userMessageId, release);
+    } catch (error) {
+      release?.();
+      local.refuse(error);
+      // It never started, so it stored nothing: its key is free for the client's retry.
+      await guard(() => deleteQueuedTurn(db, local.id)).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function claimWhenFree(turnId: string, question: Question): Promise<number> {
     for (;;) {
+      await admit(question.userId);
       const userMessageId = await guard(() =>
-        claimTurn(db, {
-          turn: record,
-          owner,
-          abandoned: registry.abandoned(),
-          leaseMs: timing.leaseMs,
-          admit: async (tx) => {
-            const quota = options.tokenQuota;
-            if (quota !== null && (await totalTokensIn(tx, record.userId)) >= quota) {
-              throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
-            }
-          },
-          storeQuestion: async (tx) => (await insertUserMessageIn(tx, record.userId, text)).id,
-        }),
+        claimTurn(db, { turnId, owner, leaseMs: timing.leaseMs, abandoned: registry.abandoned(), question }),
       );
       if (userMessageId !== undefined) return userMessageId;
       // Another process holds the thread: it says nothing when it is done, so look again shortly.

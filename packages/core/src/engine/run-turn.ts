@@ -1,9 +1,9 @@
 import type OpenAI from 'openai';
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
-import { DomainError, UpstreamUnavailable } from '../errors';
+import { DatabaseUnavailable, DomainError, UpstreamUnavailable } from '../errors';
 import { loadContext } from '../store/context';
-import { chargeModelCall } from '../store/ledger';
+import { chargedRounds, chargeModelCall, chargeModelCallIn } from '../store/ledger';
 import { insertAssistantMessageIn, type ToolCallRecord } from '../store/messages';
 import { uniqueSources } from '../store/sources';
 import { appendTurnEvents, finishTurn } from '../store/turns';
@@ -73,19 +73,7 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
       : await replyOffline(deps, messages, writer, usage, turn.signal);
     await writer.flushed();
     const content = turn.log.text();
-    let messageId = 0;
-    const owned = await deps.guard(() =>
-      finishTurn(deps.db, turn.id, deps.owner, async (tx) => {
-        ({ id: messageId } = await insertAssistantMessageIn(tx, turn.userId, {
-          content,
-          usageTokens: usage.totalTokens,
-          usageEstimated: usage.estimated,
-          finishReason: reply.finishReason,
-          toolCalls: reply.toolCalls,
-        }));
-        return { status: reply.finishReason === 'stopped' ? 'stopped' : 'completed', assistantMessageId: messageId };
-      }),
-    );
+    const { owned, messageId } = await saveReply(deps, turn, content, reply, usage);
     if (!owned) throw new UpstreamUnavailable('This reply was interrupted. Please ask again.');
     turn.log.finish({
       type: 'done',
@@ -101,7 +89,7 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
     return { closed: true };
   } catch (thrown) {
     const error = turn.signal.reason instanceof DomainError ? turn.signal.reason : thrown;
-    const closed = await closeFailedTurn(deps, turn, error);
+    const closed = await closeFailedTurn(deps, turn, error, usage);
     turn.log.fail(error);
     return { closed };
   }
@@ -112,20 +100,66 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
  * may not be possible: the turn is then abandoned, and recovered as interrupted, with what it had stored, as
  * soon as the database answers again.
  */
-async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error: unknown): Promise<boolean> {
+async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error: unknown, usage: TurnUsage): Promise<boolean> {
   const code = error instanceof DomainError ? error.code : 'INTERNAL';
   const message = error instanceof DomainError ? error.message : 'Internal server error';
+  const spent = error instanceof UpstreamUnavailable ? error.spent : usage.uncharged;
   try {
-    if (error instanceof UpstreamUnavailable && error.spent) {
-      await deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, error.spent!));
-    }
     await deps.guard(() =>
-      finishTurn(deps.db, turn.id, deps.owner, async () => ({ status: 'failed', errorCode: code, errorMessage: message })),
+      finishTurn(deps.db, turn.id, deps.owner, async (tx) => {
+        if (spent) await chargeModelCallIn(tx, turn.userId, turn.id, spent);
+        const charged = await chargedRounds(tx, turn.id);
+        return { status: 'failed', errorCode: code, errorMessage: message, usageTokens: charged.tokens, usageEstimated: charged.estimated };
+      }),
     );
     return true;
   } catch {
     // Recovery will close it; the user already has the more useful error.
     return false;
+  }
+}
+
+/**
+ * The reply, its tool calls and its last charge, with the turn closed, in one transaction. The model has
+ * answered and the user has seen it, so only an unreachable database may lose it: any other failure of the
+ * full record (tool output the database refuses, say) falls back to the reply without its tool calls.
+ */
+async function saveReply(
+  deps: TurnDependencies,
+  turn: RunningTurn,
+  content: string,
+  reply: Reply,
+  usage: TurnUsage,
+): Promise<{ owned: boolean; messageId: number }> {
+  const save = (toolCalls: ToolCallRecord[]) => {
+    let messageId = 0;
+    return deps
+      .guard(() =>
+        finishTurn(deps.db, turn.id, deps.owner, async (tx) => {
+          const last = usage.uncharged;
+          if (last) await chargeModelCallIn(tx, turn.userId, turn.id, last);
+          ({ id: messageId } = await insertAssistantMessageIn(tx, turn.userId, {
+            content,
+            usageTokens: usage.totalTokens,
+            usageEstimated: usage.estimated,
+            finishReason: reply.finishReason,
+            toolCalls,
+          }));
+          return {
+            status: reply.finishReason === 'stopped' ? 'stopped' : 'completed',
+            assistantMessageId: messageId,
+            usageTokens: usage.totalTokens,
+            usageEstimated: usage.estimated,
+          };
+        }),
+      )
+      .then((owned) => ({ owned, messageId }));
+  };
+  try {
+    return await save(reply.toolCalls);
+  } catch (error) {
+    if (error instanceof DatabaseUnavailable || reply.toolCalls.length === 0) throw error;
+    return save([]);
   }
 }
 
@@ -181,9 +215,12 @@ async function replyWithModel(
         },
         streamToken,
       );
-      await usage.record(result.usage);
       reply.finishReason = result.finishReason;
-      if (result.toolCalls.length === 0 || !offerTools) break;
+      if (result.toolCalls.length === 0 || !offerTools) {
+        usage.recordAtClose(result.usage);
+        break;
+      }
+      await usage.record(result.usage);
       messages.push({
         role: 'assistant',
         content: result.text.toString() || null,
@@ -203,7 +240,7 @@ async function replyWithModel(
   } catch (error) {
     if (!signal.aborted || signal.reason instanceof DomainError) throw error;
     reply.finishReason = 'stopped';
-    if (error instanceof TurnAborted) await usage.record(error.spent);
+    if (error instanceof TurnAborted) usage.recordAtClose(error.spent);
   }
   if (reply.finishReason === 'tool_calls') reply.finishReason = 'tool_limit';
   return reply;
@@ -217,6 +254,6 @@ async function replyOffline(
   signal: AbortSignal,
 ): Promise<Reply> {
   const { text, stopped } = await streamOfflineReply((piece) => writer.token(piece, 0), signal, deps.offlineTokenDelayMs);
-  await usage.record(estimatedUsage(0, messages, text));
+  usage.recordAtClose(estimatedUsage(0, messages, text));
   return { finishReason: stopped ? 'stopped' : 'stop', toolCalls: [] };
 }

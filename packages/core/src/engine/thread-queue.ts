@@ -5,6 +5,21 @@
 export class ThreadQueue {
   private readonly tails = new Map<string, Promise<void>>();
 
+  /** The thread's slot if nobody in this process holds or waits for it, at once; otherwise undefined. */
+  tryAcquire(threadId: string): (() => void) | undefined {
+    if (this.tails.has(threadId)) return undefined;
+    let release!: () => void;
+    const tail = new Promise<void>((resolve) => (release = resolve));
+    this.tails.set(threadId, tail);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+      if (this.tails.get(threadId) === tail) this.tails.delete(threadId);
+    };
+  }
+
   async acquire(threadId: string): Promise<() => void> {
     const previous = this.tails.get(threadId) ?? Promise.resolve();
     let release!: () => void;

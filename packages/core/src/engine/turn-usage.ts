@@ -11,13 +11,36 @@ import type { ChatMessage, ToolCallRequest } from './llm/chat-message';
  */
 export class TurnUsage {
   private readonly calls: ModelCallUsage[] = [];
+  private unchargedCall: ModelCallUsage | undefined;
 
   constructor(private readonly charge: (usage: ModelCallUsage) => Promise<unknown>) {}
 
+  /** Charges a call at once: one the turn goes on after (tool rounds). */
   async record(usage: ModelCallUsage): Promise<void> {
-    if (this.calls.some((call) => call.round === usage.round)) return;
-    this.calls.push(usage);
+    if (!this.add(usage)) return;
     await this.charge(usage);
+  }
+
+  /**
+   * Counts a call whose charge goes into the transaction that closes the turn, a moment later (the last call);
+   * should the process die in between, recovery charges what it streamed as estimated.
+   */
+  recordAtClose(usage: ModelCallUsage): void {
+    if (this.add(usage)) this.unchargedCall = usage;
+  }
+
+  /**
+   * The call left for the closing transaction to charge. Charging it again is harmless (the ledger's unique
+   * turn and round), so a closing transaction that rolled back can simply be retried.
+   */
+  get uncharged(): ModelCallUsage | undefined {
+    return this.unchargedCall;
+  }
+
+  private add(usage: ModelCallUsage): boolean {
+    if (this.calls.some((call) => call.round === usage.round)) return false;
+    this.calls.push(usage);
+    return true;
   }
 
   get totalTokens(): number {

@@ -73,15 +73,6 @@ export async function appendAssistantMessage(
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** The question, inside the transaction that starts its turn. */
-export async function insertUserMessageIn(tx: Tx, userId: string, content: string): Promise<StoredMessage> {
-  const [row] = await tx
-    .insert(conversations)
-    .values({ userId, threadId: threadIdFor(userId), role: 'user', content, contentTokens: countTokens(content) })
-    .returning({ id: conversations.id, createdAt: conversations.createdAt });
-  return toStored(row);
-}
-
 /**
  * The reply and its tool calls, inside the caller's transaction; its spend is charged separately, per model
  * call, in the usage ledger.

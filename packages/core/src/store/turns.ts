@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/db';
+import { rawRows, violatesUnique } from '../db/raw-rows';
 import { conversations, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
 import { countTokens } from '../tokens';
 import { chargedRounds, chargeModelCallIn } from './ledger';
@@ -50,71 +51,87 @@ export async function deleteQueuedTurn(db: Db, turnId: string): Promise<void> {
   await db.delete(turns).where(and(eq(turns.id, turnId), eq(turns.status, 'queued')));
 }
 
-export interface ClaimRequest {
-  turn: TurnRecord;
-  owner: string;
-  /**
-   * This owner's turns that ended without their record being closed (the database failed under them): they
-   * are recovered at once instead of holding the thread until their lease runs out.
-   */
-  abandoned: string[];
-  leaseMs: number;
-  /** Stores the user message once the turn may run; its id becomes the turn's `user_message_id`. */
-  storeQuestion: (tx: Tx) => Promise<number>;
-  /** Checked under the thread lock, before anything is stored; throws to refuse the turn. */
-  admit: (tx: Tx) => Promise<void>;
+const ONE_RUNNING_PER_THREAD = 'turns_one_running_per_thread';
+
+export interface Question {
+  userId: string;
+  threadId: string;
+  content: string;
+  contentTokens: number;
 }
 
 /**
- * Starts the turn if it is the thread's next: no other turn of the thread running on a live lease and no
- * older one queued on a live lease. Runs under a transaction-scoped advisory lock on the thread, so two
- * processes can never both start a turn of one thread; turns of dead instances found on the way are
- * recovered first, so their partial reply lands before the next question.
+ * Starts a turn on a free thread in one statement: stores the question and inserts the turn as running.
+ * Undefined, with nothing stored, when the thread is busy (the unique index on running turns refuses it),
+ * the key is taken, or recovery holds the thread: the caller then queues the turn. The try-lock keeps a
+ * question from landing between a dead turn's recovery and the reply it saves.
  */
-export async function claimTurn(db: Db, request: ClaimRequest): Promise<number | undefined> {
-  const { turn } = request;
-  return db.transaction(async (tx) => {
-    await lockThread(tx, turn.threadId);
-    await recoverExpiredTurnsIn(tx, { threadId: turn.threadId, abandoned: request.abandoned });
-    const [ahead] = await tx
-      .select({ id: turns.id })
-      .from(turns)
-      .where(
-        and(
-          eq(turns.threadId, turn.threadId),
-          ne(turns.id, turn.id),
-          gt(turns.leaseExpiresAt, sql`now()`),
-          or(
-            eq(turns.status, 'running'),
-            // Another process's older turn goes first. This process's own turns are already in line, in the
-            // order they were asked for, in its ThreadQueue: only the first of them gets here.
-            and(
-              eq(turns.status, 'queued'),
-              ne(turns.owner, request.owner),
-              // Compared in the database: a JavaScript Date would drop the microseconds.
-              sql`(${turns.createdAt}, ${turns.id}) < (select t.created_at, t.id from ${turns} t where t.id = ${turn.id})`,
-            ),
-          ),
-        ),
+export async function startTurnNow(
+  db: Db,
+  turn: Omit<NewTurn, 'userId' | 'threadId'>,
+  question: Question,
+): Promise<{ userMessageId: number } | undefined> {
+  try {
+    const [row] = await rawRows<{ user_message_id: number }>(
+      db,
+      sql`with gate as (select ${tryLockThread(question.threadId)} as ok),
+      question as (
+        insert into ${conversations} (user_id, thread_id, role, content, content_tokens)
+        select ${question.userId}, ${question.threadId}, 'user', ${question.content}, ${question.contentTokens}::int
+        from gate where gate.ok
+        returning id
       )
-      .limit(1);
-    if (ahead) return undefined;
-    await request.admit(tx);
-    const userMessageId = await request.storeQuestion(tx);
-    const started = await tx
-      .update(turns)
-      .set({
-        status: 'running',
-        userMessageId,
-        owner: request.owner,
-        startedAt: sql`now()`,
-        leaseExpiresAt: sql`now() + ${leaseInterval(request.leaseMs)}`,
-      })
-      .where(and(eq(turns.id, turn.id), eq(turns.status, 'queued')))
-      .returning({ id: turns.id });
-    if (started.length === 0) throw new Error('turn left the queue while it was being started');
-    return userMessageId;
-  });
+      insert into ${turns} (id, user_id, thread_id, client_message_id, message_hash, status, owner, lease_expires_at, started_at, user_message_id)
+      select ${turn.id}, ${question.userId}, ${question.threadId}, ${turn.clientMessageId}, ${turn.messageHash}, 'running',
+             ${turn.owner}, now() + ${leaseInterval(turn.leaseMs)}, now(), question.id
+      from question
+      returning user_message_id`,
+    );
+    return row ? { userMessageId: row.user_message_id } : undefined;
+  } catch (error) {
+    if (violatesUnique(error, ONE_RUNNING_PER_THREAD) || violatesUnique(error, 'turns_user_client_message_id_key')) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Starts a queued turn if its thread is free, in one statement like `startTurnNow`; undefined, with nothing
+ * stored, while another turn of the thread runs. A running turn whose owner died (lease lapsed, or abandoned
+ * by this owner) is recovered first, so the thread frees up at once.
+ */
+export async function claimTurn(
+  db: Db,
+  request: { turnId: string; owner: string; leaseMs: number; abandoned: string[]; question: Question },
+): Promise<number | undefined> {
+  const { question } = request;
+  try {
+    const [row] = await rawRows<{ user_message_id: number }>(
+      db,
+      sql`with gate as (select ${tryLockThread(question.threadId)} as ok),
+      question as (
+        insert into ${conversations} (user_id, thread_id, role, content, content_tokens)
+        select ${question.userId}, ${question.threadId}, 'user', ${question.content}, ${question.contentTokens}::int
+        from gate
+        where gate.ok and exists (select 1 from ${turns} where id = ${request.turnId} and status = 'queued')
+        returning id
+      )
+      update ${turns} set status = 'running', user_message_id = question.id, owner = ${request.owner},
+             started_at = now(), lease_expires_at = now() + ${leaseInterval(request.leaseMs)}
+      from question
+      where ${turns.id} = ${request.turnId} and ${turns.status} = 'queued'
+      returning ${turns.userMessageId} as user_message_id`,
+    );
+    return row?.user_message_id;
+  } catch (error) {
+    if (!violatesUnique(error, ONE_RUNNING_PER_THREAD)) throw error;
+    await db.transaction(async (tx) => {
+      await lockThread(tx, question.threadId);
+      await recoverExpiredTurnsIn(tx, { threadId: question.threadId, abandoned: request.abandoned });
+    });
+    return undefined;
+  }
 }
 
 /** Keeps this instance's live turns owned; returns the ids it still owns. */
@@ -150,15 +167,21 @@ export async function turnEventsAfter(db: Db, turnId: string, afterSeq: number):
 
 export interface TurnOutcome {
   status: FinalStatus;
+  /** What the turn was charged in all (its ledger rows). */
+  usageTokens: number;
+  usageEstimated: boolean;
   assistantMessageId?: number | null;
   errorCode?: string | null;
   errorMessage?: string | null;
 }
 
+/** Thrown inside the transaction to undo it: the turn was no longer ours. */
+class TurnNotOwned extends Error {}
+
 /**
- * Ends a turn this instance still owns, with whatever else must change with it (the reply, its charge) in
- * the same transaction. Returns false, changing nothing, when the turn was no longer ours: recovery took it
- * after our lease lapsed, and its outcome stands.
+ * Ends a turn this instance still owns, with whatever else must change with it (the reply, its last charge)
+ * in the same transaction. Returns false, changing nothing, when the turn was no longer ours: recovery took
+ * it after our lease lapsed, and its outcome stands.
  */
 export async function finishTurn(
   db: Db,
@@ -166,21 +189,21 @@ export async function finishTurn(
   owner: string,
   write: (tx: Tx) => Promise<TurnOutcome>,
 ): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const [owned] = await tx
-      .select({ id: turns.id })
-      .from(turns)
-      .where(and(eq(turns.id, turnId), eq(turns.owner, owner), eq(turns.status, 'running')))
-      .for('update');
-    if (!owned) return false;
-    const outcome = await write(tx);
-    const charged = await chargedRounds(tx, turnId);
-    await tx
-      .update(turns)
-      .set({ ...outcome, finishedAt: sql`now()`, usageTokens: charged.tokens, usageEstimated: charged.estimated })
-      .where(eq(turns.id, turnId));
-    return true;
-  });
+  try {
+    return await db.transaction(async (tx) => {
+      const outcome = await write(tx);
+      const closed = await tx
+        .update(turns)
+        .set({ ...outcome, finishedAt: sql`now()` })
+        .where(and(eq(turns.id, turnId), eq(turns.owner, owner), eq(turns.status, 'running')))
+        .returning({ id: turns.id });
+      if (closed.length === 0) throw new TurnNotOwned();
+      return true;
+    });
+  } catch (error) {
+    if (error instanceof TurnNotOwned) return false;
+    throw error;
+  }
 }
 
 /**
@@ -300,11 +323,6 @@ async function interrupt(tx: Tx, turn: TurnRecord): Promise<void> {
     .where(eq(turns.id, turn.id));
 }
 
-/** Deletes the thread's turns and what they streamed (the charges stay, in the ledger and `user_usage`). */
-export async function deleteThreadTurns(tx: Pick<Db, 'delete'>, threadId: string): Promise<void> {
-  await tx.delete(turns).where(eq(turns.threadId, threadId));
-}
-
 /** Turns finished longer ago than the idempotency window: their keys and streamed events are let go. */
 export async function pruneFinishedTurns(db: Db, olderThanMs: number): Promise<number> {
   const pruned = await db
@@ -317,6 +335,10 @@ export async function pruneFinishedTurns(db: Db, olderThanMs: number): Promise<n
     )
     .returning({ id: turns.id });
   return pruned.length;
+}
+
+function tryLockThread(threadId: string) {
+  return sql`pg_try_advisory_xact_lock(hashtext(${`fixthread:thread:${threadId}`}))`;
 }
 
 /** A transaction-scoped lock on one thread, shared by every process on the database. */

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { userUsage } from '../db/schema';
 import { prepared } from './prepared';
@@ -22,8 +22,3 @@ export async function totalTokens(db: Db, userId: string): Promise<number> {
   return row?.total ?? 0;
 }
 
-/** The same, inside a transaction (drizzle's prepared statements belong to the database, not a transaction). */
-export async function totalTokensIn(tx: Pick<Db, 'select'>, userId: string): Promise<number> {
-  const [row] = await tx.select({ total: userUsage.totalTokens }).from(userUsage).where(eq(userUsage.userId, userId));
-  return row?.total ?? 0;
-}
