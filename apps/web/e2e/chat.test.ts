@@ -11,6 +11,7 @@ import {
   plainAnswer,
   SLOW_ANSWER,
   SLOW_MARKER,
+  UNREPORTED_USAGE_MARKER,
 } from './support/fake-model';
 
 describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
@@ -146,10 +147,19 @@ describe.skipIf(!e2eEnabled)('chat in a real browser', () => {
     await chat.send('The fan on my PC is loud');
     await chat.waitForAnswerCount(1);
     await expect.poll(() => chat.stat('messages').textContent()).toBe('2');
-    const tokens = Number((await chat.stat('tokens').textContent())?.replace(/\D/g, ''));
-    expect(tokens).toBeGreaterThan(0);
+    const tokens = (await chat.stat('tokens').textContent()) ?? '';
+    expect(Number(tokens.replace(/\D/g, ''))).toBeGreaterThan(0);
+    // The fake provider reports its usage, so nothing is an estimate.
+    expect(tokens).not.toContain('estimated');
     expect(await chat.stat('last').textContent()).not.toBe('—');
     expect(await chat.stat('start').textContent()).not.toBe('—');
+  });
+
+  test('tokens the provider did not report show as estimated', async () => {
+    const chat = await signedIn('stats-estimated');
+    await chat.send(`${UNREPORTED_USAGE_MARKER} My radio hums`);
+    await chat.waitForAnswerCount(1);
+    await expect.poll(() => chat.stat('tokens').textContent()).toMatch(/^[\d,]+ \([\d,]+ estimated\)$/);
   });
 
   test('stats count the question while its answer is still streaming', async () => {

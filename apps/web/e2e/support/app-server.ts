@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Db } from '@fixthread/core';
 import { testDrivers } from '@fixthread/core/testing';
 import { startFakeIfixit, startFakeOpenAI } from '@fixthread/testing';
 import { createServer } from '../../../server/src/create-server';
@@ -11,6 +12,8 @@ import { ensureWebDist, WEB_DIST } from './web-dist';
 export interface AppServer extends AsyncDisposable {
   url: string;
   model: FakeModelControls;
+  /** The server's database, for states no browser can produce (a reply cut off by a server that died). */
+  db: Db;
 }
 
 /**
@@ -47,6 +50,7 @@ export async function startAppServer(options: { webDist?: string } = {}): Promis
   return {
     url,
     model,
+    db: database.db,
     [Symbol.asyncDispose]: async () => {
       await server.stop();
       await Promise.all([openai.close(), ifixit.close()]);

@@ -5,6 +5,32 @@ import { WEB_ROOT } from './web-dist';
 
 export const ARTIFACTS_DIR = join(WEB_ROOT, 'test-artifacts');
 
+/** The input of a `chat.stream` subscription as the page sent it over the WebSocket. */
+export interface StreamInput {
+  message: string;
+  clientMessageId?: string;
+  /** Set when wsLink re-sends the subscription after a reconnect, to resume the turn. */
+  lastEventId?: string | null;
+}
+
+interface SubscriptionFrame {
+  method?: string;
+  params?: { path?: string; input?: StreamInput };
+}
+
+function streamInputsIn(payload: string | Buffer): StreamInput[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString());
+  } catch {
+    return []; // keep-alive PINGs are not JSON
+  }
+  const frames = (Array.isArray(parsed) ? parsed : [parsed]) as SubscriptionFrame[];
+  return frames.flatMap((frame) =>
+    frame.method === 'subscription' && frame.params?.path === 'chat.stream' && frame.params.input ? [frame.params.input] : [],
+  );
+}
+
 /** What a user of the chat screen does and sees, in the words of the UI. */
 export class ChatPage {
   constructor(readonly page: Page) {}
@@ -52,6 +78,15 @@ export class ChatPage {
       count,
       { timeout: 30_000 },
     );
+  }
+
+  /** Starts collecting what every `chat.stream` subscription sends; call before the first turn opens the socket. */
+  recordStreamInputs(): () => StreamInput[] {
+    const inputs: StreamInput[] = [];
+    this.page.on('websocket', (socket) => {
+      socket.on('framesent', ({ payload }) => inputs.push(...streamInputsIn(payload)));
+    });
+    return () => inputs;
   }
 
   /** Starts recording every distinct text the streaming answer shows, to prove it arrived in steps. */

@@ -8,6 +8,8 @@ export const SLOW_MARKER = '[slow]';
 export const LONG_MARKER = '[long]';
 /** Questions containing this get a long Markdown reply in many small, fast chunks (see FakeModelControls.flood). */
 export const FLOOD_MARKER = '[flood]';
+/** Questions containing this get a reply whose usage the provider doesn't report, so the tokenizer counts it. */
+export const UNREPORTED_USAGE_MARKER = '[no-usage]';
 /** Questions mentioning a screen make the model search iFixit first. */
 export const TOOL_MARKER = 'screen';
 
@@ -125,6 +127,9 @@ export function fakeModelResponder(controls: FakeModelControls): FakeResponder {
     }
     if (question.includes(LONG_MARKER)) return { text: LONG_ANSWER, chunkSize: 40, delayMsBetweenChunks: 80 };
     if (question.includes(SLOW_MARKER)) return { text: SLOW_ANSWER, delayMsBetweenChunks: 150 };
+    if (question.includes(UNREPORTED_USAGE_MARKER)) {
+      return { text: plainAnswer(question), usage: 'none', delayMsBetweenChunks: CHUNK_DELAY_MS };
+    }
     if (question.toLowerCase().includes(TOOL_MARKER) && lastRole === 'user') {
       return {
         toolCalls: [{ name: 'search_ifixit_guides', arguments: JSON.stringify({ query: 'iPhone 12 screen replacement' }) }],

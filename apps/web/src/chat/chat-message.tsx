@@ -1,4 +1,4 @@
-import { memo } from 'react';
+import { memo, useId } from 'react';
 import type { HistoryMessage } from '../api-types';
 import { MarkdownAnswer } from './markdown-answer';
 import { SourceLinks } from './source-links';
@@ -27,13 +27,45 @@ export function StoppedMarker() {
   );
 }
 
-export function AssistantMessage({ message }: { message: HistoryMessage }) {
+export interface AskAgain {
+  /** The question the reply answers, sent again as a new message. */
+  question: string;
+  /** A reply is streaming: the question waits its turn, so the button does too. */
+  busy: boolean;
+  onAsk: (question: string) => void;
+}
+
+/** The server running the turn died: the reply is only what had streamed, so the question may be asked again. */
+export function InterruptedMarker({ askAgain }: { askAgain: AskAgain | undefined }) {
+  const noteId = useId();
+  return (
+    <div className="interrupted-marker">
+      <p id={noteId}>
+        <span aria-hidden="true">⚠</span> Interrupted — the server restarted while answering.
+      </p>
+      {askAgain && (
+        <button
+          type="button"
+          className="button"
+          aria-describedby={noteId}
+          disabled={askAgain.busy}
+          onClick={() => askAgain.onAsk(askAgain.question)}
+        >
+          Ask again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function AssistantMessage({ message, askAgain }: { message: HistoryMessage; askAgain?: AskAgain }) {
   return (
     <article className="message message-assistant" aria-label="FixThread answered">
       <span className="avatar" aria-hidden="true" />
       <div className="answer">
         <MarkdownAnswer text={message.content} />
         {message.stopped && <StoppedMarker />}
+        {message.interrupted && <InterruptedMarker askAgain={askAgain} />}
         <SourceLinks sources={message.sources} />
         <time className="message-time" dateTime={message.timestamp}>
           {timeOf(message.timestamp)}
@@ -50,15 +82,30 @@ function sameMessage(a: HistoryMessage, b: HistoryMessage): boolean {
     a.role === b.role &&
     a.content === b.content &&
     a.stopped === b.stopped &&
+    a.interrupted === b.interrupted &&
     a.timestamp === b.timestamp &&
     (a.sources === b.sources || JSON.stringify(a.sources) === JSON.stringify(b.sources))
   );
+}
+
+function sameAskAgain(a: AskAgain | undefined, b: AskAgain | undefined): boolean {
+  return a === b || (a?.question === b?.question && a?.busy === b?.busy && a?.onAsk === b?.onAsk);
+}
+
+interface ChatMessageProps {
+  message: HistoryMessage;
+  /** Offered on interrupted replies only; `onAsk` must be stable, or they would re-render every frame. */
+  askAgain?: AskAgain;
 }
 
 /**
  * A stored message never changes, so it renders once: the history above a streaming reply (re-rendered every
  * frame) does not re-render, and its Markdown is not parsed again, even if a refetch hands over new objects.
  */
-export const ChatMessage = memo(function ChatMessage({ message }: { message: HistoryMessage }) {
-  return message.role === 'user' ? <UserMessage content={message.content} /> : <AssistantMessage message={message} />;
-}, (previous, next) => sameMessage(previous.message, next.message));
+export const ChatMessage = memo(function ChatMessage({ message, askAgain }: ChatMessageProps) {
+  return message.role === 'user' ? (
+    <UserMessage content={message.content} />
+  ) : (
+    <AssistantMessage message={message} askAgain={askAgain} />
+  );
+}, (previous, next) => sameMessage(previous.message, next.message) && sameAskAgain(previous.askAgain, next.askAgain));

@@ -70,6 +70,7 @@ export function ChatScreen() {
               answeredId={chat.answeredId}
               loading={history.isPending}
               onPickSuggestion={chat.send}
+              onAskAgain={chat.send}
               onRetry={() => void chat.retry()}
               onDismiss={chat.dismiss}
             />

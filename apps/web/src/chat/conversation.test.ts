@@ -1,21 +1,36 @@
 import { describe, expect, test } from 'vitest';
 import type { History, HistoryMessage } from '../api-types';
-import { hasStoredQuestion, lastMessageId, visibleConversation, withFinishedTurn, type ChatTurn } from './conversation';
+import {
+  hasStoredQuestion,
+  lastMessageId,
+  questionBefore,
+  visibleConversation,
+  withFinishedTurn,
+  type ChatTurn,
+} from './conversation';
 
 function message(id: number, role: 'user' | 'assistant', content: string): HistoryMessage {
-  return { id, role, content, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false };
+  return { id, role, content, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false };
 }
 
-const before: History = {
-  thread_id: 'user-ada',
-  message_count: 2,
-  messages: [message(1, 'user', 'old question'), message(2, 'assistant', 'old answer')],
+function historyOf(messages: HistoryMessage[]): History {
+  return { thread_id: 'user-ada', message_count: messages.length, messages };
+}
+
+const before = historyOf([message(1, 'user', 'old question'), message(2, 'assistant', 'old answer')]);
+
+const turn: ChatTurn = {
+  message: 'new question',
+  clientMessageId: 'key-1',
+  afterId: 2,
+  text: 'partial',
+  status: null,
+  phase: 'streaming',
+  error: null,
 };
 
-const turn: ChatTurn = { message: 'new question', afterId: 2, text: 'partial', status: null, phase: 'streaming', error: null };
-
 /** The history as a refetch returns it once the server has stored the turn's question. */
-const withQuestionStored: History = { ...before, message_count: 3, messages: [...before.messages, message(3, 'user', 'new question')] };
+const withQuestionStored = historyOf([...before.messages, message(3, 'user', 'new question')]);
 
 describe('visibleConversation', () => {
   test('without a turn, shows the history as it is', () => {
@@ -43,22 +58,81 @@ describe('visibleConversation', () => {
   test('before the history has loaded, shows only the turn', () => {
     expect(visibleConversation(undefined, turn)).toEqual({ messages: [], pendingQuestion: 'new question' });
   });
+
+  test('the same words asked again are a second question, while streaming and after a failure', () => {
+    const again: ChatTurn = { ...turn, message: 'old question' };
+    const streaming = visibleConversation(before, again);
+    expect(streaming.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['old question']);
+    expect(streaming.pendingQuestion).toBe('old question');
+    // The server refused it before storing it: the earlier, identical question is not taken for it.
+    expect(visibleConversation(before, { ...again, phase: 'failed' }).pendingQuestion).toBe('old question');
+  });
 });
 
 describe('hasStoredQuestion', () => {
-  test('ignores an identical question from before the turn', () => {
-    const repeat: ChatTurn = { ...turn, message: 'old question' };
-    expect(hasStoredQuestion(before, repeat)).toBe(false);
+  test('goes by ids, never by text', () => {
+    // An identical question from before the turn is not its question...
+    expect(hasStoredQuestion(before, { ...turn, message: 'old question' })).toBe(false);
+    // ...and a question newer than the turn is, whatever its text says.
     expect(hasStoredQuestion(withQuestionStored, turn)).toBe(true);
+    expect(hasStoredQuestion(historyOf([...before.messages, message(3, 'user', 'old question')]), turn)).toBe(true);
+  });
+
+  test('a newer reply without a question is not the question', () => {
+    expect(hasStoredQuestion(historyOf([...before.messages, message(3, 'assistant', 'late')]), turn)).toBe(false);
   });
 });
 
 describe('withFinishedTurn', () => {
-  test('appends the question and the answer without colliding with stored ids', () => {
-    const answer = { ...message(4, 'assistant', 'full answer'), stopped: true };
-    const next = withFinishedTurn(before, turn, answer);
+  const answer = { ...message(4, 'assistant', 'full answer'), stopped: true };
+
+  test('appends the question and the answer under the ids the server stored them with', () => {
+    const next = withFinishedTurn(before, turn, 3, answer);
     expect(next.message_count).toBe(4);
-    expect(next.messages.slice(2)).toEqual([{ ...message(-4, 'user', 'new question'), timestamp: answer.timestamp }, answer]);
+    expect(next.messages.slice(2)).toEqual([{ ...message(3, 'user', 'new question'), timestamp: answer.timestamp }, answer]);
     expect(lastMessageId(next)).toBe(4);
+  });
+
+  test('a refetch that already brought the question (or the answer) in is not doubled', () => {
+    const refetched = historyOf([...withQuestionStored.messages, message(4, 'assistant', 'full')]);
+    const next = withFinishedTurn(refetched, turn, 3, answer);
+    expect(next.messages.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+    expect(next.message_count).toBe(4);
+    expect(withFinishedTurn(withQuestionStored, turn, 3, answer).messages.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+  });
+
+  test('the same text sent twice on purpose shows as two questions', () => {
+    const first = withFinishedTurn(historyOf([]), { ...turn, message: 'yes', afterId: 0 }, 1, message(2, 'assistant', 'ok'));
+    const second = withFinishedTurn(first, { ...turn, message: 'yes', afterId: 2 }, 3, message(4, 'assistant', 'ok'));
+    expect(second.messages.map((m) => [m.id, m.role, m.content])).toEqual([
+      [1, 'user', 'yes'],
+      [2, 'assistant', 'ok'],
+      [3, 'user', 'yes'],
+      [4, 'assistant', 'ok'],
+    ]);
+    // And while the second streams, the first stays on screen with the second below it.
+    const streaming = visibleConversation(first, { ...turn, message: 'yes', afterId: 2 });
+    expect([...streaming.messages.filter((m) => m.role === 'user').map((m) => m.content), streaming.pendingQuestion]).toEqual([
+      'yes',
+      'yes',
+    ]);
+  });
+
+  test('keeps an interrupted answer marked', () => {
+    const interrupted = { ...message(4, 'assistant', 'half an ans'), interrupted: true };
+    expect(withFinishedTurn(before, turn, 3, interrupted).messages.at(-1)?.interrupted).toBe(true);
+  });
+});
+
+describe('questionBefore', () => {
+  const messages = [message(1, 'user', 'why?'), { ...message(2, 'assistant', 'beca'), interrupted: true }];
+
+  test('is the user message right before the reply', () => {
+    expect(questionBefore(messages, 1)).toBe('why?');
+  });
+
+  test('is unknown when the reply opens the loaded history', () => {
+    expect(questionBefore(messages.slice(1), 0)).toBeUndefined();
+    expect(questionBefore([message(1, 'assistant', 'a'), message(2, 'assistant', 'b')], 1)).toBeUndefined();
   });
 });

@@ -4,6 +4,8 @@ import type { ChatError } from './describe-error';
 /** The reply being streamed (or that failed), shown after the stored history until it is saved. */
 export interface ChatTurn {
   message: string;
+  /** The idempotency key it was sent with: re-sending this attempt under it can't store the question twice. */
+  clientMessageId: string;
   /** Largest stored message id when the turn began: anything newer belongs to this turn. */
   afterId: number;
   text: string;
@@ -23,12 +25,12 @@ export function lastMessageId(history: History | undefined): number {
   return history?.messages.reduce((max, message) => Math.max(max, message.id), 0) ?? 0;
 }
 
-function isStoredQuestion(message: HistoryMessage, turn: ChatTurn): boolean {
-  return message.id > turn.afterId && message.role === 'user' && message.content === turn.message;
-}
-
+/**
+ * Whether the server stored the turn's question: a user message newer than the turn. Never by its text: the
+ * same words asked twice on purpose are two questions.
+ */
 export function hasStoredQuestion(history: History | undefined, turn: ChatTurn): boolean {
-  return history?.messages.some((message) => isStoredQuestion(message, turn)) ?? false;
+  return history?.messages.some((message) => message.id > turn.afterId && message.role === 'user') ?? false;
 }
 
 /**
@@ -45,16 +47,30 @@ export function visibleConversation(history: History | undefined, turn: ChatTurn
   return { messages, pendingQuestion: hasStoredQuestion(history, turn) ? null : turn.message };
 }
 
-/** The finished turn as the history will hold it, so the view doesn't blink while the refetch runs. */
-export function withFinishedTurn(history: History, turn: ChatTurn, answer: HistoryMessage): History {
+/**
+ * The finished turn as the history will hold it, so the view doesn't blink while the refetch runs. `done`
+ * names the stored rows, so a refetch that already brought them in isn't doubled.
+ */
+export function withFinishedTurn(history: History, turn: ChatTurn, questionId: number, answer: HistoryMessage): History {
   const question: HistoryMessage = {
-    // The stored question's id isn't sent with `done`; a negative placeholder can't collide with real ids.
-    id: -answer.id,
+    id: questionId,
     role: 'user',
     content: turn.message,
     timestamp: answer.timestamp,
     sources: [],
     stopped: false,
+    interrupted: false,
   };
-  return { ...history, message_count: history.message_count + 2, messages: [...history.messages, question, answer] };
+  const others = history.messages.filter((message) => message.id !== questionId && message.id !== answer.id);
+  const messages = [...others, question, answer];
+  return { ...history, message_count: history.message_count + messages.length - history.messages.length, messages };
+}
+
+/**
+ * The question a reply answers: a thread's turns run one at a time, so it is the message right before it.
+ * Undefined when that is not a question (it fell outside the loaded history).
+ */
+export function questionBefore(messages: HistoryMessage[], index: number): string | undefined {
+  const previous = messages[index - 1];
+  return previous?.role === 'user' ? previous.content : undefined;
 }

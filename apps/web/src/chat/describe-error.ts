@@ -34,11 +34,27 @@ export function describeError(error: unknown): ChatError {
     case 'UPSTREAM_UNAVAILABLE':
     case 'SERVICE_UNAVAILABLE':
       return { kind: 'upstream', title: 'The assistant is unavailable', detail: messageOf(error) };
+    case 'DATABASE_UNAVAILABLE':
+      return {
+        kind: 'upstream',
+        title: 'FixThread’s storage is unavailable',
+        detail: 'Your conversation can’t be saved or loaded right now. Try again shortly.',
+      };
+    case 'SHUTTING_DOWN':
+      return { kind: 'upstream', title: 'FixThread is restarting', detail: 'Try again in a moment.' };
     case 'UNAUTHORIZED':
       return { kind: 'unauthorized', title: 'Please sign in again', detail: messageOf(error) };
     case 'VALIDATION':
     case 'BAD_REQUEST':
       return { kind: 'invalid', title: 'That message can’t be sent', detail: messageOf(error) };
+    case 'CONFLICT':
+      // The same clientMessageId with other words: a client bug, not something the user did. Sending it again
+      // would conflict again, so it is not offered.
+      return {
+        kind: 'invalid',
+        title: 'This message was already sent',
+        detail: 'It wasn’t sent a second time. Reload to see your conversation as it was saved.',
+      };
     case 'NOT_FOUND':
       // A resumed stream whose turn the server no longer holds: the saved answer is in the history.
       return { kind: 'connection', title: 'The live reply was interrupted', detail: messageOf(error) };

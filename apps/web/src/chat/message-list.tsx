@@ -1,5 +1,5 @@
 import { AnswerAnnouncer } from './answer-announcer';
-import type { ChatTurn, Conversation } from './conversation';
+import { questionBefore, type ChatTurn, type Conversation } from './conversation';
 import { ChatMessage, UserMessage } from './chat-message';
 import { EmptyState } from './empty-state';
 import { StreamingAnswer } from './streaming-answer';
@@ -14,6 +14,8 @@ interface MessageListProps {
   answeredId: number | null;
   loading: boolean;
   onPickSuggestion: (question: string) => void;
+  /** Re-sends an interrupted reply's question as a new message; stable (see ChatMessage). */
+  onAskAgain: (question: string) => void;
   onRetry: () => void;
   onDismiss: () => void;
 }
@@ -24,6 +26,7 @@ export function MessageList({
   answeredId,
   loading,
   onPickSuggestion,
+  onAskAgain,
   onRetry,
   onDismiss,
 }: MessageListProps) {
@@ -31,11 +34,11 @@ export function MessageList({
   const signature = [messages.length, pendingQuestion, turn?.text.length, turn?.status, turn?.phase].join('|');
   const { ref, onScroll, hasUnseen, scrollToBottom } = useAutoScroll<HTMLDivElement>(signature, pendingQuestion);
   const empty = messages.length === 0 && !pendingQuestion && !turn;
+  const streaming = turn?.phase === 'streaming';
   // Screen readers hear a streaming answer a paragraph at a time, and the rest of it once it is stored.
-  const spoken =
-    turn?.phase === 'streaming'
-      ? spokenSoFar(turn.text, false)
-      : spokenSoFar(messages.find((message) => message.id === answeredId)?.content ?? '', true);
+  const spoken = streaming
+    ? spokenSoFar(turn.text, false)
+    : spokenSoFar(messages.find((message) => message.id === answeredId)?.content ?? '', true);
 
   return (
     <>
@@ -47,9 +50,11 @@ export function MessageList({
             </p>
           )}
           {!loading && empty && <EmptyState onPick={onPickSuggestion} />}
-          {messages.map((message) => (
-            <ChatMessage key={message.id} message={message} />
-          ))}
+          {messages.map((message, index) => {
+            const question = message.interrupted ? questionBefore(messages, index) : undefined;
+            const askAgain = question === undefined ? undefined : { question, busy: streaming, onAsk: onAskAgain };
+            return <ChatMessage key={message.id} message={message} askAgain={askAgain} />;
+          })}
           {pendingQuestion && (
             <UserMessage content={pendingQuestion} note={turn?.phase === 'failed' ? 'Not answered' : undefined} />
           )}

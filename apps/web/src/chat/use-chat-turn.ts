@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DoneEvent, History, HistoryMessage, StreamEnvelope } from '../api-types';
 import { useAuth } from '../auth/auth-context';
 import { useTRPC } from '../trpc';
+import { newClientMessageId } from './client-message-id';
 import { hasStoredQuestion, lastMessageId, withFinishedTurn, type ChatTurn } from './conversation';
 import { describeError } from './describe-error';
 import { frameBatcher } from './frame-batcher';
@@ -15,6 +16,7 @@ export interface ChatTurnControls {
   answeredId: number | null;
   /** The socket dropped mid-reply; wsLink is reconnecting and will resume the same turn. */
   reconnecting: boolean;
+  /** Asks a new question (under a new clientMessageId). Stable, so stored messages can hold it without re-rendering. */
   send: (message: string) => void;
   stop: () => void;
   retry: () => Promise<void>;
@@ -36,6 +38,11 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
   const textRef = useRef('');
   // The first event means the question is stored, so the stats panel can count it without waiting for the answer.
   const questionCountedRef = useRef(false);
+  // For `send`, which must stay the same function from render to render (see ChatTurnControls).
+  const historyRef = useRef(history);
+  useEffect(() => {
+    historyRef.current = history;
+  }, [history]);
 
   const setTurn = useCallback((next: ChatTurn | null | ((current: ChatTurn | null) => ChatTurn | null)) => {
     turnRef.current = typeof next === 'function' ? next(turnRef.current) : next;
@@ -67,8 +74,12 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
       timestamp: new Date().toISOString(),
       sources: done.sources,
       stopped: done.stopped,
+      interrupted: done.interrupted,
     };
-    queryClient.setQueryData(historyOptions.queryKey, (cached) => cached && withFinishedTurn(cached, current, answer));
+    queryClient.setQueryData(
+      historyOptions.queryKey,
+      (cached) => cached && withFinishedTurn(cached, current, done.user_message_id, answer),
+    );
     setAnsweredId(answer.id);
     setTurn(null);
     refreshAfterTurn();
@@ -99,22 +110,31 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
 
   const streaming = turn?.phase === 'streaming';
   const subscription = useSubscription(
-    trpc.chat.stream.subscriptionOptions(streaming ? { message: turn.message } : skipToken, { onData, onError }),
+    trpc.chat.stream.subscriptionOptions(
+      streaming ? { message: turn.message, clientMessageId: turn.clientMessageId } : skipToken,
+      { onData, onError },
+    ),
   );
   const stopMutation = useMutation(trpc.chat.stop.mutationOptions());
 
-  const start = (message: string, afterId: number) => {
-    tokenFlush.cancel();
-    textRef.current = '';
-    setAnsweredId(null);
-    questionCountedRef.current = false;
-    setTurn({ message, afterId, text: '', status: null, phase: 'streaming', error: null });
-  };
+  const start = useCallback(
+    (message: string, afterId: number, clientMessageId: string) => {
+      tokenFlush.cancel();
+      textRef.current = '';
+      setAnsweredId(null);
+      questionCountedRef.current = false;
+      setTurn({ message, clientMessageId, afterId, text: '', status: null, phase: 'streaming', error: null });
+    },
+    [tokenFlush, setTurn],
+  );
 
-  const send = (message: string) => {
-    if (turnRef.current?.phase === 'streaming') return;
-    start(message, lastMessageId(history));
-  };
+  const send = useCallback(
+    (message: string) => {
+      if (turnRef.current?.phase === 'streaming') return;
+      start(message, lastMessageId(historyRef.current), newClientMessageId());
+    },
+    [start],
+  );
 
   const reconnecting = streaming && subscription.status === 'connecting' && subscription.error !== null;
 
@@ -133,9 +153,14 @@ export function useChatTurn(history: History | undefined): ChatTurnControls {
     } catch (error) {
       return setTurn((t) => t && { ...t, error: describeError(error) });
     }
-    // A lost connection doesn't mean a lost turn: if the server got the question, its answer is (or will be) saved.
-    if (failed.error?.kind === 'connection' && hasStoredQuestion(fresh, failed)) return setTurn(null);
-    start(failed.message, failed.afterId);
+    // Once the server has stored the question and answered with an error, that error is final for the key (it
+    // would answer the same key with it again), so asking again takes a new one; the stored question stays.
+    if (failed.error?.kind !== 'connection' && hasStoredQuestion(fresh, failed)) {
+      return start(failed.message, lastMessageId(fresh), newClientMessageId());
+    }
+    // Otherwise the same key: the server answers with the turn it already has (a lost connection doesn't mean a
+    // lost turn: its reply is replayed), or starts it if it never did. Either way the question is stored once.
+    start(failed.message, failed.afterId, failed.clientMessageId);
   };
 
   const dismiss = () => {

@@ -31,7 +31,13 @@ export const SessionStats = memo(function SessionStats({ id }: { id: string }) {
         </div>
         <div>
           <dt>Tokens used</dt>
-          <dd data-stat="tokens">{stats.data ? formatCount(stats.data.total_tokens) : '—'}</dd>
+          <dd data-stat="tokens">
+            {stats.data ? formatCount(stats.data.total_tokens) : '—'}
+            {/* Counted by the tokenizer where the provider reported nothing, so not to the token. */}
+            {stats.data && stats.data.estimated_tokens > 0 && (
+              <span className="stat-detail"> ({formatCount(stats.data.estimated_tokens)} estimated)</span>
+            )}
+          </dd>
         </div>
         <div>
           <dt>Session start</dt>

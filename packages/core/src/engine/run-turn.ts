@@ -101,6 +101,8 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
  * soon as the database answers again.
  */
 async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error: unknown, usage: TurnUsage): Promise<boolean> {
+  // The database just failed this turn: trying again now would only hold its thread for another deadline.
+  if (error instanceof DatabaseUnavailable) return false;
   const code = error instanceof DomainError ? error.code : 'INTERNAL';
   const message = error instanceof DomainError ? error.message : 'Internal server error';
   const spent = error instanceof UpstreamUnavailable ? error.spent : usage.uncharged;
