@@ -18,7 +18,7 @@
  *
  * Alone: pnpm --filter @fixthread/server exec tsx bench/memory-per-reply.ts
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TurnEvent } from '@fixthread/core';
 import type WebSocket from 'ws';
+import { requestChild } from './support/child-server';
 import { streamOverSse } from './support/clients';
 import { startFakeModel } from './support/fake-model';
 import { closeSockets, openTrpcSocket } from './support/raw-sockets';
@@ -81,12 +82,12 @@ async function startReplyMemoryChild(env: Record<string, string>): Promise<Reply
   });
   const exited = once(child, 'exit');
   try {
-    const ready = await request(child, { type: 'start', env, sampleMs: SAMPLE_MS });
+    const ready = await requestChild<ReplyMemoryReply>(child, { type: 'start', env, sampleMs: SAMPLE_MS });
     sanity(ready.type === 'ready', 'reply-memory child did not start');
     return {
       url: ready.url,
       memory: async ({ gc, resetPeak }) => {
-        const reply = await request(child, { type: 'memory', gc, resetPeak });
+        const reply = await requestChild<ReplyMemoryReply>(child, { type: 'memory', gc, resetPeak });
         sanity(reply.type === 'memory', 'reply-memory child did not report memory');
         return { usage: reply.usage, peakHeapUsed: reply.peakHeapUsed, samples: reply.samples };
       },
@@ -99,28 +100,6 @@ async function startReplyMemoryChild(env: Record<string, string>): Promise<Reply
     child.kill();
     throw error;
   }
-}
-
-/** One request, one reply: this part never has two out to the child at once. */
-function request(child: ChildProcess, message: ReplyMemoryRequest): Promise<ReplyMemoryReply> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (reply: ReplyMemoryReply) => {
-      cleanup();
-      if (reply.type === 'error') reject(new Error(`server child: ${reply.message}`));
-      else resolve(reply);
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`server child exited (${code}) before answering ${message.type}`));
-    };
-    const cleanup = () => {
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-    child.send(message);
-  });
 }
 
 export async function measureMemoryPerReply(): Promise<ReplyMemoryResult> {

@@ -25,12 +25,12 @@ export async function startChildServer(
   });
   const exited = once(child, 'exit');
   try {
-    const ready = await request(child, { type: 'start', mode, env });
+    const ready = await requestChild<ChildReply>(child, { type: 'start', mode, env });
     if (ready.type !== 'ready') throw new Error('child did not start');
     // One request out at a time (a reply is matched to whatever is waiting), so concurrent callers queue.
     let queue: Promise<unknown> = Promise.resolve();
     const memory = async (gc: boolean): Promise<ServerMemory> => {
-      const reply = await request(child, { type: 'memory', gc });
+      const reply = await requestChild<ChildReply>(child, { type: 'memory', gc });
       if (reply.type !== 'memory') throw new Error('child did not report memory');
       return reply.usage;
     };
@@ -53,12 +53,18 @@ export async function startChildServer(
   }
 }
 
-/** One request, one reply: callers never have two requests out to the same child (see the queue above). */
-function request(child: ChildProcess, message: ChildRequest): Promise<ChildReply> {
+/**
+ * One request, one reply over the child's IPC channel: callers never have two requests out to the same child
+ * (see the queue above). A reply `{ type: 'error', message }` rejects.
+ */
+export function requestChild<Reply extends { type: string }>(
+  child: ChildProcess,
+  message: { type: string } & Record<string, unknown>,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const onMessage = (reply: ChildReply) => {
+    const onMessage = (reply: Reply) => {
       cleanup();
-      if (reply.type === 'error') reject(new Error(`server child: ${reply.message}`));
+      if (reply.type === 'error') reject(new Error(`server child: ${(reply as { message?: string }).message}`));
       else resolve(reply);
     };
     const onExit = (code: number | null) => {
