@@ -74,6 +74,9 @@ export class TurnWriter {
         return;
       }
       for (const chunk of batch) this.target.publish(chunk);
+      // Let readers send what was just published before the next write: an embedded database (PGlite) runs
+      // its statements on this thread, and would otherwise hold the first token back behind the second write.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }
