@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { rawRows, violatesUnique } from '../db/raw-rows';
 import { conversations, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
@@ -74,13 +74,7 @@ export async function startTurnNow(
   try {
     const [row] = await rawRows<{ user_message_id: number }>(
       db,
-      sql`with gate as (select ${tryLockThread(question.threadId)} as ok),
-      question as (
-        insert into ${conversations} (user_id, thread_id, role, content, content_tokens)
-        select ${question.userId}, ${question.threadId}, 'user', ${question.content}, ${question.contentTokens}::int
-        from gate where gate.ok
-        returning id
-      )
+      sql`${questionOnceThreadIsOurs(question, sql`true`)}
       insert into ${turns} (id, user_id, thread_id, client_message_id, message_hash, status, owner, lease_expires_at, started_at, user_message_id)
       select ${turn.id}, ${question.userId}, ${question.threadId}, ${turn.clientMessageId}, ${turn.messageHash}, 'running',
              ${turn.owner}, now() + ${leaseInterval(turn.leaseMs)}, now(), question.id
@@ -97,6 +91,21 @@ export async function startTurnNow(
 }
 
 /**
+ * The `with` clause both ways of starting a turn share: a `question` CTE that stores the question, only when
+ * the thread's try-lock is ours and `condition` holds. The statement that follows reads `question.id`.
+ */
+function questionOnceThreadIsOurs(question: Question, condition: SQL): SQL {
+  return sql`with gate as (select ${tryLockThread(question.threadId)} as ok),
+      question as (
+        insert into ${conversations} (user_id, thread_id, role, content, content_tokens)
+        select ${question.userId}, ${question.threadId}, 'user', ${question.content}, ${question.contentTokens}::int
+        from gate
+        where gate.ok and ${condition}
+        returning id
+      )`;
+}
+
+/**
  * Starts a queued turn if its thread is free, in one statement like `startTurnNow`; undefined, with nothing
  * stored, while another turn of the thread runs. A running turn whose owner died (lease lapsed, or abandoned
  * by this owner) is recovered first, so the thread frees up at once.
@@ -109,14 +118,7 @@ export async function claimTurn(
   try {
     const [row] = await rawRows<{ user_message_id: number }>(
       db,
-      sql`with gate as (select ${tryLockThread(question.threadId)} as ok),
-      question as (
-        insert into ${conversations} (user_id, thread_id, role, content, content_tokens)
-        select ${question.userId}, ${question.threadId}, 'user', ${question.content}, ${question.contentTokens}::int
-        from gate
-        where gate.ok and exists (select 1 from ${turns} where id = ${request.turnId} and status = 'queued')
-        returning id
-      )
+      sql`${questionOnceThreadIsOurs(question, sql`exists (select 1 from ${turns} where id = ${request.turnId} and status = 'queued')`)}
       update ${turns} set status = 'running', user_message_id = question.id, owner = ${request.owner},
              started_at = now(), lease_expires_at = now() + ${leaseInterval(request.leaseMs)}
       from question
