@@ -247,6 +247,17 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'assistant']);
   });
 
+  it('a key repeated after its turn spent the quota still gets that turn, while a new message gets 429', async () => {
+    await using fx = await startEngineFixture(database, { tokenQuota: 50 });
+    const user = newUser();
+    fx.openai.enqueue({ text: 'expensive answer', usage: { prompt_tokens: 60, completion_tokens: 5 } });
+    const first = await fx.engine.send(user, 'big question', { clientMessageId: 'quota-key' });
+    await expect(fx.engine.send(user, 'big question', { clientMessageId: 'quota-key' })).resolves.toEqual(first);
+    await expect(fx.engine.send(user, 'big question', { clientMessageId: 'another-key' })).rejects.toBeInstanceOf(QuotaExceeded);
+    await expect(fx.engine.send(user, 'changed', { clientMessageId: 'quota-key' })).rejects.toBeInstanceOf(ConflictError);
+    expect((await rowsOf(user)).map((r) => r.role)).toEqual(['user', 'assistant']);
+  });
+
   it('stop() reaches a turn that is still queued, and clear() leaves nothing behind it', async () => {
     await using fx = await startEngineFixture(database);
     const user = newUser();

@@ -4,7 +4,16 @@ import { createDatabaseGuard } from '../db/database-guard';
 import { ConflictError, NotFoundError, QuotaExceeded, ValidationError } from '../errors';
 import { clearThread, history, stats } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
-import { claimTurn, createTurn, deleteQueuedTurn, findTurn, startTurnNow, type Question, type TurnRecord } from '../store/turns';
+import {
+  claimTurn,
+  createTurn,
+  deleteQueuedTurn,
+  findTurn,
+  findTurnByKey,
+  startTurnNow,
+  type Question,
+  type TurnRecord,
+} from '../store/turns';
 import { totalTokens } from '../store/usage';
 import { countTokens } from '../tokens';
 import type { ChatEngineOptions } from './options';
@@ -75,7 +84,14 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     const question = { userId, threadId: local.threadId, content: text, contentTokens: countTokens(text) };
     let release: (() => void) | undefined;
     try {
-      await admit(userId);
+      const repeated = await admitUnlessRepeated(userId, key);
+      if (repeated) {
+        local.settle();
+        if (repeated.messageHash !== messageHash) {
+          throw new ConflictError('This idempotency key was already used for a different message');
+        }
+        return (await existingTurn(repeated)) ?? startTurn(userId, message, { clientMessageId });
+      }
       // The common case, a free thread: the turn and its question in one statement.
       release = queue.tryAcquire(local.threadId);
       const started = release ? await guard(() => startTurnNow(db, turn, question)) : undefined;
@@ -97,6 +113,22 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       release?.();
       local.settle();
       throw error;
+    }
+  }
+
+  /**
+   * A spent quota refuses new turns, not the answer to one already asked: a key repeated after its turn used
+   * up the quota still gets that turn. Looked up only when the quota refuses, so sends pay nothing for it.
+   */
+  async function admitUnlessRepeated(userId: string, key: string | null): Promise<TurnRecord | undefined> {
+    try {
+      await admit(userId);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof QuotaExceeded) || key === null) throw error;
+      const repeated = await guard(() => findTurnByKey(db, userId, key));
+      if (!repeated) throw error;
+      return repeated;
     }
   }
 

@@ -33,12 +33,18 @@ export async function createTurn(db: Db, turn: NewTurn): Promise<{ created: bool
     .onConflictDoNothing({ target: [turns.userId, turns.clientMessageId] })
     .returning();
   if (created) return { created: true, turn: created };
-  const [existing] = await db
-    .select()
-    .from(turns)
-    .where(and(eq(turns.userId, turn.userId), eq(turns.clientMessageId, turn.clientMessageId ?? '')));
+  const existing = await findTurnByKey(db, turn.userId, turn.clientMessageId ?? '');
   if (!existing) throw new Error('turn insert conflicted but no turn holds the key');
   return { created: false, turn: existing };
+}
+
+/** The user's turn asked for under this client message id, if any. */
+export async function findTurnByKey(db: Db, userId: string, clientMessageId: string): Promise<TurnRecord | undefined> {
+  const [row] = await db
+    .select()
+    .from(turns)
+    .where(and(eq(turns.userId, userId), eq(turns.clientMessageId, clientMessageId)));
+  return row;
 }
 
 /** The user's turn with that id; other users' turns are as unknown as missing ones. */
