@@ -31,7 +31,9 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
   it('POST /chat/stream sends `data: {json}\\n\\n` events: status, tokens, then done with thread_id', async () => {
     h.openai.enqueue(
       { toolCalls: [{ name: 'search_ifixit_guides', arguments: JSON.stringify({ query: 'iPhone screen' }) }] },
-      { text: FAKE_REPLY },
+      // Spaced out so the reply arrives as several events: tokens that come faster than a database write are
+      // stored, and sent, together.
+      { text: FAKE_REPLY, delayMsBetweenChunks: 20 },
     );
     const result = await streamChat(h.url, await h.token('bob'), 'How do I fix my iPhone screen?');
     expect(result.status).toBe(200);

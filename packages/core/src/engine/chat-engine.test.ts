@@ -37,7 +37,8 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     fx.openai.enqueue({
       text: 'Check the charging port for lint first.',
       chunkSize: 6,
-      delayMsBetweenChunks: 10,
+      // Spaced out so tokens arrive as separate events (faster ones are stored, and sent, together).
+      delayMsBetweenChunks: 30,
       usage: { prompt_tokens: 120, completion_tokens: 9 },
     });
     const turn = await fx.engine.startTurn(user, 'My phone will not charge');
@@ -426,7 +427,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
   });
 
   it('answers offline, token by token, persisted and counted, when no model is configured', async () => {
-    await using fx = await startEngineFixture(database, { offline: true, offlineTokenDelayMs: 1 });
+    await using fx = await startEngineFixture(database, { offline: true, offlineTokenDelayMs: 5 });
     const user = newUser();
     const turn = await fx.engine.startTurn(user, 'hello?');
     const events = await collect(turn.events());
