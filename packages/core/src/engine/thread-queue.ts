@@ -11,13 +11,7 @@ export class ThreadQueue {
     let release!: () => void;
     const tail = new Promise<void>((resolve) => (release = resolve));
     this.tails.set(threadId, tail);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      release();
-      if (this.tails.get(threadId) === tail) this.tails.delete(threadId);
-    };
+    return this.releaser(threadId, tail, release);
   }
 
   async acquire(threadId: string): Promise<() => void> {
@@ -29,6 +23,11 @@ export class ThreadQueue {
     const tail = previous.then(() => held);
     this.tails.set(threadId, tail);
     await previous;
+    return this.releaser(threadId, tail, release);
+  }
+
+  /** Idempotent; the last holder to leave removes the thread's entry. */
+  private releaser(threadId: string, tail: Promise<void>, release: () => void): () => void {
     let released = false;
     return () => {
       if (released) return;
