@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/env.ts', '**/*.test.ts', '**/bench/**', '**/e2e/**', '**/vite.config.ts'],
+    files: ['**/env.ts', '**/*.test.ts', '**/test/support/**', '**/bench/**', '**/e2e/**', '**/vite.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );
