@@ -14,15 +14,20 @@
  *                                   reply is saved in full                                      (child process)
  *   5. memory-per-reply.ts          server heap one 200k-token reply holds, at done and after the
  *                                   resume window, over SSE and tRPC, vs the reply's UTF-8 size (child process)
+ *   6. multi-instance.ts            turns/s and TTFT with 1, 2 and 3 instances behind a round-robin client vs
+ *                                   1 instance, and following a turn from another instance (production bundle,
+ *                                   one process per instance, Postgres + Redis)
  *
  * Parts 1, 2 and 4 run on PGlite, and on a fresh Postgres database too when TEST_DATABASE_URL or DATABASE_URL
  * is set; part 3 measures the WebSocket layer, which does not touch the database, so it runs on PGlite only,
- * as does part 5 (what a turn holds in memory, not in the database).
+ * as does part 5 (what a turn holds in memory, not in the database). Part 6 needs instances sharing one
+ * database, so it runs on Postgres only and is skipped without TEST_DATABASE_URL or DATABASE_URL.
  *
  * Run: pnpm --filter @fixthread/server bench
  */
 import { cpus, loadavg } from 'node:os';
 import { measureMemoryPerReply, reportMemoryPerReply } from './memory-per-reply';
+import { measureMultiInstance, reportMultiInstance } from './multi-instance';
 import {
   measureMemoryPerWebSocket,
   reportMemoryPerWebSocket,
@@ -52,7 +57,7 @@ const load = () => loadavg()[0]?.toFixed(2) ?? '?';
 /** `--parts=1,2` runs only those parts (all by default), for a quick before/after of one figure. */
 function selectedParts(): Set<number> {
   const flag = process.argv.find((arg) => arg.startsWith('--parts='));
-  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5];
+  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5, 6];
   return new Set(parts.filter((part) => Number.isInteger(part)));
 }
 
@@ -68,22 +73,23 @@ async function main(): Promise<void> {
   const drivers = benchDrivers();
 
   for (const driver of drivers) {
-    const server = await startInProcessServer(driver);
+    // Parts 1 and 2 share one in-process server per driver; no need to boot it for the others.
+    const server = parts.has(1) || parts.has(2) ? await startInProcessServer(driver) : undefined;
     try {
-      if (parts.has(1)) {
+      if (server && parts.has(1)) {
         ttft.push(
           await timed(`${driver.name}: part 1, time to first token`, () =>
             measureTimeToFirstToken(driver.name, server, OpenAI),
           ),
         );
       }
-      if (parts.has(2)) {
+      if (server && parts.has(2)) {
         throughput.push(
           await timed(`${driver.name}: part 2, turns/s`, () => measureTurnsPerSecond(driver.name, server, OpenAI)),
         );
       }
     } finally {
-      await server.close();
+      await server?.close();
     }
     if (driver === drivers[0] && parts.has(3)) {
       memory.push(
@@ -97,8 +103,13 @@ async function main(): Promise<void> {
     }
   }
   const replyMemory = parts.has(5) ? await timed('pglite: part 5, memory per reply', () => measureMemoryPerReply()) : undefined;
+  const postgres = drivers.find((driver) => driver.name === 'postgres');
+  const multiInstance =
+    parts.has(6) && postgres
+      ? await timed('postgres: part 6, 1-3 instances', () => measureMultiInstance(postgres))
+      : undefined;
   const skipped = postgresSkippedNote();
-  if (skipped) console.log(skipped);
+  if (skipped) console.log(parts.has(6) ? `${skipped}; part 6 (multi-instance) needs it and is skipped` : skipped);
 
   if (parts.has(1)) {
     console.log(
@@ -125,6 +136,12 @@ async function main(): Promise<void> {
       '\nPart 5 — server memory per reply: one long reply (server in a child process, after forced GC)',
     );
     reportMemoryPerReply(replyMemory);
+  }
+  if (multiInstance) {
+    console.log(
+      '\nPart 6 — 1, 2 and 3 instances behind a round-robin client (each instance a process; clients and fake in this one)',
+    );
+    reportMultiInstance(multiInstance);
   }
   console.log(
     `\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s; 1-min load average ${loadAtStart} at start, ` +

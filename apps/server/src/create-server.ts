@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import fastifyWebsocket from '@fastify/websocket';
-import { createChatEngine, openDatabase, type ChatEngine, type Database } from '@fixthread/core';
+import {
+  createChatEngine,
+  createRedisLiveEvents,
+  inProcessLiveEvents,
+  openDatabase,
+  type ChatEngine,
+  type Database,
+  type LiveEvents,
+} from '@fixthread/core';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -51,14 +59,28 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
   const auth = authFromEnv(env);
   const database = options.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, pgliteDir: pgliteDir(env) }));
   const ownsDatabase = !options.database;
+  const redisTrouble: { report: (error: Error, connection: string) => void } = { report: () => {} };
+  const live = env.REDIS_URL
+    ? createRedisLiveEvents({
+        url: env.REDIS_URL,
+        prefix: env.REDIS_KEY_PREFIX,
+        onError: (error, connection) => redisTrouble.report(error, connection),
+      })
+    : inProcessLiveEvents();
   try {
     const engine = createChatEngine({
       db: database.db,
       ...engineOptionsFromEnv(env),
       databaseDeadlineMs: database.driver === 'postgres' ? env.DATABASE_TIMEOUT_MS : null,
+      live,
     });
     const shutdown = { started: false };
-    const app = await buildApp(options, { engine, database, auth, shutdown });
+    const app = await buildApp(options, { engine, database, live, auth, shutdown });
+    redisTrouble.report = (error, connection) =>
+      app.log.warn(
+        { err: error, connection },
+        'Redis unreachable: turns still run and are saved; other instances follow them from the database until it is back',
+      );
     if (auth.mode === 'dev') {
       app.log.warn(
         'DEV AUTH MODE: neither JWT_SECRET nor JWKS_URL is set, so POST /auth/dev-login signs in anyone as any ' +
@@ -83,10 +105,12 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
           } finally {
             clearTimeout(deadline);
           }
+          await live.close();
           if (ownsDatabase) await database.close();
         })()),
     };
   } catch (error) {
+    await live.close();
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -110,11 +134,12 @@ function isWebSocketProtocolError(error: unknown): error is Error & { code: stri
 interface AppDeps {
   engine: ChatEngine;
   database: Database;
+  live: LiveEvents;
   auth: ReturnType<typeof authFromEnv>;
   shutdown: { started: boolean };
 }
 
-async function buildApp(options: CreateServerOptions, { engine, database, auth, shutdown }: AppDeps): Promise<FastifyInstance> {
+async function buildApp(options: CreateServerOptions, { engine, database, live, auth, shutdown }: AppDeps): Promise<FastifyInstance> {
   const { env } = options;
   const app = Fastify({
     logger: {
@@ -180,7 +205,7 @@ async function buildApp(options: CreateServerOptions, { engine, database, auth, 
   const sse = { keepAliveMs: options.sseKeepAliveMs ?? 15_000 };
   await app.register(chatRoutes, { engine, verify: auth.verify, sse });
   await app.register(authRoutes, { auth });
-  await app.register(healthRoute, { database });
+  await app.register(healthRoute, { database, live });
   await registerWebClient(app, env.WEB_DIST_DIR);
   return app;
 }

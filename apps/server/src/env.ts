@@ -27,6 +27,13 @@ const schema = z.object({
   HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// connection string' }).optional(),
+  /**
+   * Several instances on one database: they share live turn events (Redis Streams) and stops (pub/sub)
+   * through it. Unset: one instance, everything live stays in process.
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('fixthread:'),
   /** Relative paths are taken from the workspace root, like the default. */
   DATA_DIR: z.string().min(1).optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),

@@ -121,7 +121,7 @@ describe.each(testDrivers())('the production bundle on $name', (driver) => {
   });
 
   it('migrates at start, reports its database, and serves the web client', async () => {
-    expect((await request(`${server.url}/health`)).body).toEqual({ status: 'ok', database: driver.name });
+    expect((await request(`${server.url}/health`)).body).toEqual({ status: 'ok', database: driver.name, redis: 'disabled' });
     const page = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
     expect(await page.text()).toContain('<title>FixThread</title>');
   });

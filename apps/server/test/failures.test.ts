@@ -131,6 +131,6 @@ describe.each(testDrivers())('database failure on $name', (driver) => {
     }
     const health = await request(`${h.url}/health`);
     expect(health.status).toBe(503);
-    expect(health.body).toEqual({ status: 'unavailable', database: driver.name });
+    expect(health.body).toEqual({ status: 'unavailable', database: driver.name, redis: 'disabled' });
   });
 });

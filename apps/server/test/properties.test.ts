@@ -1644,7 +1644,7 @@ describe.each(testDrivers())('properties of every entry point on $name', (driver
   it('afterwards the server still answers GET /health with 200 and logged no internal error', async () => {
     const res = await rawRequest(h.url, { method: 'GET', path: '/health' });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ status: 'ok', database: driver.name });
+    expect(res.json).toEqual({ status: 'ok', database: driver.name, redis: 'disabled' });
     const internal = errorLogs
       .map((line) => JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } })
       .filter((l) => l.level >= 50);

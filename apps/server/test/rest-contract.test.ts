@@ -130,10 +130,10 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
     expect(Date.parse(res.body.last_activity as string)).toBeGreaterThanOrEqual(Date.parse(res.body.session_start as string));
   });
 
-  it('GET /health checks the database and names the driver', async () => {
+  it('GET /health checks the database, names the driver, and says Redis is not in use', async () => {
     const res = await request(`${h.url}/health`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', database: driver.name });
+    expect(res.body).toEqual({ status: 'ok', database: driver.name, redis: 'disabled' });
   });
 
   it('every response carries a request id, and an incoming x-request-id is kept', async () => {

@@ -48,3 +48,6 @@ export type {
   HistoryResult,
   ClearResult,
 } from './engine/types';
+export type { ControlMessage, LiveEvents, LiveStatus } from './live/live-events';
+export { inProcessLiveEvents } from './live/in-process-live-events';
+export { createRedisLiveEvents, type RedisLiveOptions } from './live/redis-live-events';

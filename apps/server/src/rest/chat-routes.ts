@@ -49,6 +49,9 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
     await streamTurnAsSse(request, reply, turn, sse, resumeFrom?.seq);
   });
 
+  // Stops the user's reply in flight, whichever instance runs it; the partial answer is saved as stopped.
+  app.post('/chat/stop', async (request) => ({ stopped: await engine.stop(request.userId) }));
+
   app.get('/chat/history', async (request) => {
     const { limit } = parseInput(historyQuery, request.query);
     return engine.history(request.userId, { limit });

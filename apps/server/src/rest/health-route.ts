@@ -1,18 +1,31 @@
-import { createDatabaseGuard, type Database } from '@fixthread/core';
+import { createDatabaseGuard, type Database, type LiveEvents } from '@fixthread/core';
 import type { FastifyPluginAsync } from 'fastify';
 
 /** Well inside the 1 s a load balancer's health check usually allows, even when the database hangs. */
 const PING_DEADLINE_MS = 800;
 
-export const healthRoute: FastifyPluginAsync<{ database: Database }> = async (app, { database }) => {
+/**
+ * 503 only when the database, the record, is unreachable. Redis down is `degraded` but still 200: the
+ * instance runs and saves turns (readers elsewhere follow them from the database), and every instance shares
+ * the one Redis, so failing the check would take the whole service out instead of none of it.
+ */
+export const healthRoute: FastifyPluginAsync<{ database: Database; live: LiveEvents }> = async (
+  app,
+  { database, live },
+) => {
   const guard = createDatabaseGuard(PING_DEADLINE_MS);
   app.get('/health', async (request, reply) => {
-    try {
-      await guard(() => database.ping());
-      return { status: 'ok', database: database.driver };
-    } catch (error) {
-      request.log.error({ err: error }, 'health check: database unreachable');
-      return reply.status(503).send({ status: 'unavailable', database: database.driver });
-    }
+    const [databaseUp, redis] = await Promise.all([
+      guard(() => database.ping()).then(
+        () => true,
+        (error: unknown) => {
+          request.log.error({ err: error }, 'health check: database unreachable');
+          return false;
+        },
+      ),
+      live.status(),
+    ]);
+    const status = !databaseUp ? 'unavailable' : redis === 'down' ? 'degraded' : 'ok';
+    return reply.status(databaseUp ? 200 : 503).send({ status, database: database.driver, redis });
   });
 };

@@ -104,6 +104,8 @@ export const turns = pgTable(
     status: text('status', { enum: TURN_STATUSES }).notNull(),
     owner: text('owner').notNull(),
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }).notNull(),
+    /** Set by a stop asked on any instance; the owner sees it when it next renews its leases. */
+    stopRequestedAt: timestamp('stop_requested_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

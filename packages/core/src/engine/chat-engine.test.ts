@@ -265,7 +265,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     fx.openai.setDefaultReply({ text: 'slow answer that takes a while to stream', chunkSize: 4, delayMsBetweenChunks: 30 });
     const running = fx.engine.startTurn(user, 'first');
     const queued = fx.engine.startTurn(user, 'second');
-    expect(fx.engine.stop(user)).toBe(true);
+    expect(await fx.engine.stop(user)).toBe(true);
     expect((await (await running).done).stopped).toBe(true);
     expect((await (await queued).done).stopped).toBe(true);
     const third = fx.engine.startTurn(user, 'third');
@@ -280,7 +280,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     fx.openai.enqueue({ hangMs: 2000, then: { text: 'never seen' } }, { text: 'second answer' });
     const turn = await fx.engine.startTurn(user, 'first question');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    fx.engine.stop(user);
+    await fx.engine.stop(user);
     await turn.done;
     await fx.engine.send(user, 'second question');
     const prompt = fx.openai.requests.at(-1)!.body.messages;
@@ -319,7 +319,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
       partial += event.content;
       if (partial.length >= 8) break;
     }
-    expect(fx.engine.stop(user)).toBe(true);
+    expect(await fx.engine.stop(user)).toBe(true);
     const done = await turn.done;
     expect(done.stopped).toBe(true);
     const [, assistant] = await rowsOf(user);
@@ -327,7 +327,7 @@ describe.each(testDrivers())('chat engine on $name', (driver) => {
     expect(assistant?.content.startsWith(partial)).toBe(true);
     expect(assistant?.content.length).toBeLessThan(60);
     expect(await usageOf(user)).toBe(done.usage.total_tokens);
-    expect(fx.engine.stop(user)).toBe(false);
+    expect(await fx.engine.stop(user)).toBe(false);
     expect((await fx.engine.history(user)).messages[1]?.stopped).toBe(true);
   });
 

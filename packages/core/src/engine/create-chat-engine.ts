@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { createDatabaseGuard } from '../db/database-guard';
+import { inProcessLiveEvents } from '../live/in-process-live-events';
+import type { ControlMessage } from '../live/live-events';
 import { ConflictError, NotFoundError, QuotaExceeded, ValidationError } from '../errors';
 import { clearThread, history, stats } from '../store/messages';
 import { threadIdFor } from '../store/thread-id';
@@ -10,6 +12,8 @@ import {
   deleteQueuedTurn,
   findTurn,
   findTurnByKey,
+  liveTurnCount,
+  requestStop,
   startTurnNow,
   type Question,
   type TurnRecord,
@@ -45,10 +49,12 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const timing = { ...DEFAULT_TURN_TIMING, ...options.turnTiming };
   const toolbox = createToolbox(options.tools);
   const llm = options.llm;
+  const live = options.live ?? inProcessLiveEvents();
   const deps: TurnDependencies = {
     db,
     guard,
     owner,
+    live,
     llm: llm
       ? {
           model: llm.model,
@@ -71,7 +77,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const registry = new TurnRegistry();
   const queue = new ThreadQueue();
   const maintenance = startTurnMaintenance({ db, guard, owner, registry, timing });
-  const stored = (record: TurnRecord) => storedTurn({ db, guard, pollMs: timing.pollMs }, record);
+  const stored = (record: TurnRecord) => storedTurn({ db, guard, live, pollMs: timing.pollMs }, record);
+  // A stop or clear asked on any instance reaches the turns this one runs (its own included, harmlessly twice).
+  const unsubscribe = live.onControl((message) => registry.stopUser(message.userId));
 
   async function startTurn(userId: string, message: string, { clientMessageId }: SendOptions = {}): Promise<Turn> {
     const text = validateMessage(message, options.maxMessageChars);
@@ -179,7 +187,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
             signal: local.controller.signal,
             abort: (reason) => local.controller.abort(reason),
           });
-          if (!closed) registry.abandon(local.id);
+          if (closed) live.end(local.id);
+          else registry.abandon(local.id);
         } finally {
           release();
           local.settle();
@@ -239,6 +248,28 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     return current ? stored(current) : undefined;
   }
 
+  /**
+   * This instance's turns stop at once; another's hear it over pub/sub at once, and from the database at its
+   * next lease renewal if pub/sub cannot reach it (no Redis, or Redis down).
+   */
+  async function stopEverywhere(message: ControlMessage): Promise<boolean> {
+    const here = registry.stopUser(message.userId);
+    const marked = await guard(() => requestStop(db, message.userId));
+    await live.broadcast(message);
+    return here || marked > 0;
+  }
+
+  /**
+   * Turns other instances run end within milliseconds of hearing of the stop, so this looks often; a dead
+   * instance's end once recovered, which bounds the wait.
+   */
+  async function untilNoLiveTurns(userId: string): Promise<void> {
+    const deadline = Date.now() + timing.leaseMs + timing.sweepMs + timing.renewMs;
+    while ((await guard(() => liveTurnCount(db, userId))) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(timing.pollMs, 25)));
+    }
+  }
+
   function localTurn(local: LocalTurn, userMessageId: number): Turn {
     return {
       id: local.id,
@@ -270,7 +301,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       return stored(record);
     },
 
-    stop: (userId) => registry.stopUser(userId),
+    stop: (userId) => stopEverywhere({ type: 'stop', userId }),
 
     async history(userId, { limit = HISTORY_LIMIT_DEFAULT } = {}) {
       if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
@@ -281,10 +312,12 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     },
 
     async clear(userId) {
-      // Replies still streaming or queued would land after the delete; stop them and clear once they are saved.
+      // Replies still streaming or queued would land after the delete; stop them, here and on any other
+      // instance, and clear once they are saved.
       const pending = registry.ofUser(userId);
-      registry.stopUser(userId);
+      await stopEverywhere({ type: 'clear', userId });
       await Promise.all(pending.map((turn) => turn.settled));
+      await untilNoLiveTurns(userId);
       await guard(() => clearThread(db, userId));
       return { success: true, message: 'Chat history cleared successfully', thread_id: threadIdFor(userId) };
     },
@@ -295,7 +328,10 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
     drain: () => registry.drain(),
 
-    close: () => maintenance.stop(),
+    close: () => {
+      unsubscribe();
+      maintenance.stop();
+    },
   };
 }
 

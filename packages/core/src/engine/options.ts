@@ -1,4 +1,5 @@
 import type { Db } from '../db/db';
+import type { LiveEvents } from '../live/live-events';
 import type { TurnTiming } from './turn-maintenance';
 
 export interface LlmOptions {
@@ -44,6 +45,11 @@ export interface ChatEngineOptions {
   databaseDeadlineMs?: number | null;
   /** This process's name as the owner of the turns it runs; a fresh UUID by default. */
   instanceId?: string;
+  /**
+   * How instances share live turn events and stops (Redis); in process by default, for one instance. The
+   * caller owns it: the engine neither opens nor closes it.
+   */
+  live?: LiveEvents;
   /** Leases, recovery and polling (tests shorten them). */
   turnTiming?: Partial<TurnTiming>;
   /** Delay between tokens of the offline responder, so it streams visibly. */

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
+import type { LiveEvents } from '../live/live-events';
 import { DatabaseUnavailable, DomainError, UpstreamUnavailable } from '../errors';
 import { loadContext } from '../store/context';
 import { chargedRounds, chargeModelCall, chargeModelCallIn } from '../store/ledger';
@@ -27,6 +28,8 @@ export interface TurnDependencies {
   guard: DatabaseGuard;
   /** This process, as the owner of the turns it runs. */
   owner: string;
+  /** Where other instances' readers follow the turns this one runs. */
+  live: LiveEvents;
   llm: ModelClient | null;
   toolbox: Toolbox;
   maxToolRounds: number;
@@ -62,7 +65,10 @@ interface Reply {
 export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promise<{ closed: boolean }> {
   const writer = new TurnWriter({
     persist: (chunks) => deps.guard(() => appendTurnEvents(deps.db, turn.id, chunks)),
-    publish: ({ seq, type, content }) => turn.log.append(seq, { type, content }),
+    publish: (chunks) => {
+      for (const { seq, type, content } of chunks) turn.log.append(seq, { type, content });
+      deps.live.publish(turn.id, chunks);
+    },
     onFailure: (error) => turn.abort(error),
   });
   const usage = new TurnUsage((call) => deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, call)));

@@ -2,6 +2,7 @@ import { eq, inArray } from 'drizzle-orm';
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
 import { toolCalls, turns, type TurnRow } from '../db/schema';
+import type { LiveEvents } from '../live/live-events';
 import { DatabaseUnavailable, QuotaExceeded, UpstreamUnavailable, ValidationError } from '../errors';
 import { uniqueSources } from '../store/sources';
 import { LIVE_STATUSES, turnEventsAfter, type StreamedChunk } from '../store/turns';
@@ -10,14 +11,19 @@ import type { DoneEvent, SequencedEvent, Turn } from './types';
 export interface StoredTurnDeps {
   db: Db;
   guard: DatabaseGuard;
-  /** How often to look for new events while the turn runs elsewhere. */
+  live: LiveEvents;
+  /** How often to look at the database for a turn that runs elsewhere while the live store is unavailable. */
   pollMs: number;
 }
 
+/** With nothing live for this long, the record is read again: its owner may have died, or Redis restarted. */
+const LIVE_IDLE_MS = 1_000;
+
 /**
  * A turn read from its record rather than from the process running it: after a restart, on another instance,
- * or once it has ended. While it runs elsewhere its stored events are followed by polling; once it has ended
- * they are replayed, then `done` (or the turn's error) is built from the record.
+ * or once it has ended. While it runs elsewhere it is followed live (Redis) where there is a live store, by
+ * polling the database where there is none or it is down; once it has ended its stored events are replayed,
+ * then `done` (or the turn's error) is built from the record.
  */
 export function storedTurn(deps: StoredTurnDeps, record: TurnRow): Turn {
   let done: Promise<DoneEvent> | undefined;
@@ -29,7 +35,7 @@ export function storedTurn(deps: StoredTurnDeps, record: TurnRow): Turn {
     get done() {
       return (done ??= lastEvent(turn));
     },
-    // Only the process running a turn can stop it.
+    // Stopping goes through the engine, which reaches the owner wherever it is.
     stop: () => {},
   };
   return turn;
@@ -42,6 +48,12 @@ async function lastEvent(turn: Turn): Promise<DoneEvent> {
   return last;
 }
 
+/**
+ * The database is the record and the live feed only a faster way to hear of it: every chunk is stored before
+ * it is published, so whenever the feed skips (it was trimmed, Redis restarted, the reader subscribed late)
+ * or goes quiet, the reader goes back to the database from the last seq it gave, and nothing is missed or
+ * given twice.
+ */
 async function* followStoredTurn(
   deps: StoredTurnDeps,
   turnId: string,
@@ -49,22 +61,48 @@ async function* followStoredTurn(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<SequencedEvent> {
   let seq = afterSeq;
-  for (;;) {
-    // The status first: a turn is closed only after all its events are stored, so events read after seeing
-    // it closed are all there are.
-    const [record] = await deps.guard(() => deps.db.select().from(turns).where(eq(turns.id, turnId)));
-    if (!record) return;
-    const chunks = await deps.guard(() => turnEventsAfter(deps.db, turnId, seq));
-    for (const event of coalesce(chunks)) {
-      seq = event.seq;
-      yield event;
+  // Subscribed before the record is read, so whatever is published after that read reaches the feed.
+  const feed = deps.live.follow(turnId);
+  try {
+    for (;;) {
+      // The status first: a turn is closed only after all its events are stored, so events read after seeing
+      // it closed are all there are.
+      const [record] = await deps.guard(() => deps.db.select().from(turns).where(eq(turns.id, turnId)));
+      if (!record) return;
+      const chunks = await deps.guard(() => turnEventsAfter(deps.db, turnId, seq));
+      for (const event of coalesce(chunks)) {
+        seq = event.seq;
+        yield event;
+      }
+      if (!LIVE_STATUSES.includes(record.status)) {
+        yield { event: await doneOf(deps, record), seq: seq + 1 };
+        return;
+      }
+      if (signal?.aborted) return;
+      if (!feed) {
+        await sleep(deps.pollMs, signal);
+        continue;
+      }
+      // Live until the feed ends, skips, goes quiet or goes away; then the database again.
+      live: for (;;) {
+        const read = await feed.next(LIVE_IDLE_MS, signal);
+        if (signal?.aborted) return;
+        if (read.kind === 'unavailable') await sleep(deps.pollMs, signal);
+        if (read.kind !== 'batches') break;
+        for (const batch of read.batches) {
+          if (batch.end) break live;
+          const fresh = batch.chunks.filter((chunk) => chunk.seq > seq);
+          if (fresh.length === 0) continue;
+          if (fresh[0]!.seq !== seq + 1) break live;
+          for (const event of coalesce(fresh)) {
+            seq = event.seq;
+            yield event;
+          }
+        }
+      }
     }
-    if (!LIVE_STATUSES.includes(record.status)) {
-      yield { event: await doneOf(deps, record), seq: seq + 1 };
-      return;
-    }
-    if (signal?.aborted) return;
-    await sleep(deps.pollMs, signal);
+  } finally {
+    feed?.close();
   }
 }
 

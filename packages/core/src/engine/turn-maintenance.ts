@@ -34,7 +34,10 @@ export function startTurnMaintenance(deps: {
 }): { stop(): void } {
   const { db, guard, owner, registry, timing } = deps;
   const quietly = (work: () => Promise<unknown>) => () => void registry.track(guard(work)).catch(() => {});
-  const renew = quietly(() => renewLeases(db, owner, registry.ids(), timing.leaseMs));
+  const renew = quietly(async () => {
+    const { stopRequested } = await renewLeases(db, owner, registry.ids(), timing.leaseMs);
+    for (const id of stopRequested) registry.get(id)?.controller.abort();
+  });
   const recover = quietly(async () => {
     registry.recovered(await recoverAbandonedTurns(db, registry.abandoned()));
     await recoverExpiredTurns(db);

@@ -9,7 +9,8 @@ interface PendingChunk {
 export interface TurnWriterTarget {
   /** Stores chunks durably; they are published only once this resolves. */
   persist(chunks: StreamedChunk[]): Promise<void>;
-  publish(chunk: StreamedChunk): void;
+  /** The batch just stored, in seq order. */
+  publish(chunks: StreamedChunk[]): void;
   /** Storing failed: the turn cannot go on without losing what it streams. */
   onFailure(error: unknown): void;
 }
@@ -73,7 +74,7 @@ export class TurnWriter {
         this.target.onFailure(error);
         return;
       }
-      for (const chunk of batch) this.target.publish(chunk);
+      this.target.publish(batch);
       // Let readers send what was just published before the next write: an embedded database (PGlite) runs
       // its statements on this thread, and would otherwise hold the first token back behind the second write.
       await new Promise((resolve) => setImmediate(resolve));

@@ -82,8 +82,8 @@ export interface ChatEngine {
   send(userId: string, message: string, options?: SendOptions): Promise<SendResult>;
   /** The user's turn by id, running or finished, to read again; NotFoundError for anyone else's. */
   resume(userId: string, turnId: string): Promise<Turn>;
-  /** Stops the user's in-flight turns in this process. Returns whether there was one. */
-  stop(userId: string): boolean;
+  /** Stops the user's in-flight turns, on whichever instance runs them. Resolves with whether there were any. */
+  stop(userId: string): Promise<boolean>;
   history(userId: string, options?: { limit?: number }): Promise<HistoryResult>;
   clear(userId: string): Promise<ClearResult>;
   stats(userId: string): Promise<ThreadStats>;

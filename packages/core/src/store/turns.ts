@@ -142,15 +142,45 @@ export async function claimTurn(
   }
 }
 
-/** Keeps this instance's live turns owned; returns the ids it still owns. */
-export async function renewLeases(db: Db, owner: string, turnIds: string[], leaseMs: number): Promise<string[]> {
-  if (turnIds.length === 0) return [];
+/**
+ * Keeps this instance's live turns owned. Returns the ids it still owns, and of those the ones a stop was
+ * asked for (on any instance) since, which the caller stops: the path a stop takes when pub/sub cannot.
+ */
+export async function renewLeases(
+  db: Db,
+  owner: string,
+  turnIds: string[],
+  leaseMs: number,
+): Promise<{ owned: string[]; stopRequested: string[] }> {
+  if (turnIds.length === 0) return { owned: [], stopRequested: [] };
   const renewed = await db
     .update(turns)
     .set({ leaseExpiresAt: sql`now() + ${leaseInterval(leaseMs)}` })
     .where(and(inArray(turns.id, turnIds), eq(turns.owner, owner), inArray(turns.status, LIVE_STATUSES)))
+    .returning({ id: turns.id, stopRequestedAt: turns.stopRequestedAt });
+  return {
+    owned: renewed.map((row) => row.id),
+    stopRequested: renewed.filter((row) => row.stopRequestedAt !== null).map((row) => row.id),
+  };
+}
+
+/** Marks the user's live turns, wherever they run, to be stopped; returns how many there were. */
+export async function requestStop(db: Db, userId: string): Promise<number> {
+  const marked = await db
+    .update(turns)
+    .set({ stopRequestedAt: sql`coalesce(${turns.stopRequestedAt}, now())` })
+    .where(and(eq(turns.userId, userId), inArray(turns.status, LIVE_STATUSES)))
     .returning({ id: turns.id });
-  return renewed.map((row) => row.id);
+  return marked.length;
+}
+
+/** How many of the user's turns are queued or running, on any instance. */
+export async function liveTurnCount(db: Db, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(turns)
+    .where(and(eq(turns.userId, userId), inArray(turns.status, LIVE_STATUSES)));
+  return row?.count ?? 0;
 }
 
 export interface StreamedChunk {

@@ -36,7 +36,7 @@ export const chatRouter = createTRPCRouter({
     }
   }),
 
-  stop: protectedProcedure.mutation(({ ctx }) => ({ stopped: ctx.engine.stop(ctx.userId) })),
+  stop: protectedProcedure.mutation(async ({ ctx }) => ({ stopped: await ctx.engine.stop(ctx.userId) })),
 
   history: protectedProcedure
     .input(historyInput)
