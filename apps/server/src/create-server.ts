@@ -162,6 +162,14 @@ async function buildApp(options: CreateServerOptions, { engine, database, live, 
   app.removeContentTypeParser('text/plain');
   refuseInvalidUtf8Bodies(app);
 
+  // A tRPC client calls a procedure whose input is all optional (`chat.clear()`) with no body at all; tRPC
+  // would try to parse the empty body as JSON and refuse it. No body means no input, which `{}` says.
+  app.addHook('preHandler', async (request) => {
+    if (request.method === 'POST' && request.url.startsWith('/trpc/') && (request.body === undefined || request.body === '')) {
+      request.body = '{}';
+    }
+  });
+
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // Fastify closes idle sockets only once, when closing starts; a reply finishing later would otherwise hold

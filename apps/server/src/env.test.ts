@@ -131,6 +131,7 @@ describe('engineOptionsFromEnv', () => {
         userAgent: expect.stringContaining('FixThread') as string,
       },
       tokenQuota: 100_000,
+      titles: 'model',
     });
   });
 

@@ -52,6 +52,11 @@ const schema = z.object({
   TAVILY_API_KEY: z.string().min(1).optional(),
   TOOL_TIMEOUT_MS: integer(100).default(8000),
   MAX_TOOL_ROUNDS: integer(0, 20).default(4),
+  /**
+   * How a thread is named after its first answer: `model` (a short, charged model call) or `heuristic` (the
+   * question's first words). Without a model it is always `heuristic`.
+   */
+  THREAD_TITLES: z.enum(['model', 'heuristic']).default('model'),
   /** Lifetime tokens per user; unset means unlimited. */
   TOKEN_QUOTA: integer(1).optional(),
   /** HS256 secret, used as-is (a Supabase project's JWT secret works unchanged). */
@@ -148,6 +153,7 @@ export function engineOptionsFromEnv(env: Env): Omit<ChatEngineOptions, 'db'> {
       userAgent: 'FixThread/1.0 (repair assistant)',
     },
     tokenQuota: env.TOKEN_QUOTA ?? null,
+    titles: env.THREAD_TITLES,
   };
 }
 

@@ -213,6 +213,8 @@ describe.each(testDrivers())('an instance SIGKILLed mid-reply, recovered by anot
       OPENAI_MAX_RETRIES: '0',
       IFIXIT_API_URL: ifixit.apiUrl,
       SHUTDOWN_GRACE_MS: '1000',
+      // Titles are one more charged model call per new thread; this suite counts each turn's charges.
+      THREAD_TITLES: 'heuristic',
       ...(postgres?.url ? { DATABASE_URL: postgres.url } : {}),
     };
     const token = { rest: await signToken(USERS.rest), trpc: await signToken(USERS.trpc) };

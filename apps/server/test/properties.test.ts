@@ -1050,22 +1050,27 @@ describe.each(testDrivers())('properties of every entry point on $name', (driver
   }
 
   /** Valid by the contract: right HTTP method for the procedure's kind and an input its parser accepts. */
-  function mustSucceed(path: string, method: string, input: Input): boolean {
+  function mustSucceed(path: string, method: string, input: Input, user: string): boolean {
     const kind = Object.hasOwn(PROCEDURES, path) ? PROCEDURES[path] : undefined;
     if (!kind || (kind === 'query') !== (method === 'GET')) return false;
+    const threadId = isPlainObject(input) ? input.threadId : undefined;
+    if (threadId !== undefined && threadId !== `user-${user}`) return false;
     if (path === 'chat.send') {
       const message = isPlainObject(input) ? input.message : undefined;
       return isAcceptableMessage(message) && !hasSpecialToken(message) && !hasPoisonKey(input);
     }
+    if (input === NO_INPUT) return true;
+    // Every other procedure here takes an optional object; a `threadId` must name one of the user's threads,
+    // and this user has none but the default, so only an absent one (or the default's id) succeeds.
+    if (!isPlainObject(input) || hasPoisonKey(input)) return false;
     if (path === 'chat.history') {
-      if (input === NO_INPUT) return true;
-      if (!isPlainObject(input) || hasPoisonKey(input)) return false;
+      const before = input.before;
+      if (before !== undefined && !(typeof before === 'number' && Number.isSafeInteger(before) && before >= 1)) return false;
       return (
         input.limit === undefined ||
         (Number.isInteger(input.limit) && (input.limit as number) >= 1 && (input.limit as number) <= 200)
       );
     }
-    // stop, clear and sessions take no input; tRPC ignores whatever is sent.
     return true;
   }
 
@@ -1178,7 +1183,7 @@ describe.each(testDrivers())('properties of every entry point on $name', (driver
                 const itemWhat = `${what} [${i}] ${path}`;
                 if ((item as { error?: unknown }).error !== undefined) {
                   expectTrpcErrorBody(item, itemWhat);
-                  if (calls.length === 1 && mustSucceed(path, method, input))
+                  if (calls.length === 1 && mustSucceed(path, method, input, user))
                     throw new Error(`${itemWhat}: a valid call was refused: ${JSON.stringify(item)}`);
                   return;
                 }

@@ -43,6 +43,10 @@ export type {
   TurnEvent,
   SequencedEvent,
   SendOptions,
+  ThreadOption,
+  HistoryRequest,
+  ThreadPage,
+  ExportRecord,
   DoneEvent,
   SendResult,
   HistoryResult,
@@ -51,3 +55,7 @@ export type {
 export type { ControlMessage, LiveEvents, LiveStatus } from './live/live-events';
 export { inProcessLiveEvents } from './live/in-process-live-events';
 export { createRedisLiveEvents, type RedisLiveOptions } from './live/redis-live-events';
+export type { ThreadSummary } from './store/threads';
+export type { SearchResult } from './store/search';
+export type { ExportedMessage } from './store/export';
+export { TITLE_PURPOSE_HEADER } from './engine/thread-titles';

@@ -138,4 +138,6 @@ export interface FakeOpenAIOptions {
   apiKey?: string;
   /** Default `true`. Turn off for long benchmarks so request bodies are not retained. */
   record?: boolean;
+  /** What requests marked `x-fixthread-purpose: title` get (default: a short title with a small usage). */
+  titleReply?: FakeReply;
 }

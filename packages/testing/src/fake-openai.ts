@@ -31,6 +31,10 @@ export interface FakeOpenAI extends FakeServer<RecordedChatRequest> {
   /** Consulted only when the queue is empty. */
   setResponder(responder: FakeResponder | undefined): void;
   setDefaultReply(reply: FakeReply | undefined): void;
+  /** What thread-title requests (header `x-fixthread-purpose: title`) get from now on. */
+  setTitleReply(reply: FakeReply): void;
+  /** Thread-title requests, kept apart from `requests`. */
+  readonly titleRequests: RecordedChatRequest[];
   /** Replies still queued. */
   readonly pending: number;
   /** Empties the queue and the request log. */
@@ -160,6 +164,9 @@ async function serve(ctx: RequestContext, reply: FakeReply, body: ChatRequestBod
   return serveContent(ctx, reply, body);
 }
 
+const TITLE_PURPOSE_HEADER = 'x-fixthread-purpose';
+const DEFAULT_TITLE_REPLY: FakeReply = { text: 'Device repair help', usage: { prompt_tokens: 60, completion_tokens: 4 } };
+
 function isChatBody(value: unknown): value is ChatRequestBody {
   return (
     typeof value === 'object' && value !== null && Array.isArray((value as { messages?: unknown }).messages)
@@ -174,6 +181,10 @@ function isChatBody(value: unknown): value is ChatRequestBody {
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const queue: FakeReply[] = [...(options.script ?? [])];
   const requests: RecordedChatRequest[] = [];
+  // A client's side calls (FixThread's thread titles) are told apart by a header, and answered and recorded
+  // on their own, so they never take a scripted reply or show up among the conversation's requests.
+  const titleRequests: RecordedChatRequest[] = [];
+  let titleReply: FakeReply = options.titleReply ?? DEFAULT_TITLE_REPLY;
   let responder = options.responder;
   let defaultReply = options.defaultReply;
   let chatCount = 0;
@@ -232,6 +243,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       });
     }
 
+    if (req.headers[TITLE_PURPOSE_HEADER] === 'title') {
+      titleRequests.push({ method: req.method ?? 'POST', path: url.pathname, headers: req.headers, body, reply: titleReply });
+      return serve(ctx, titleReply, body);
+    }
     const index = chatCount++;
     const record: RecordedChatRequest = {
       method: req.method ?? 'POST',
@@ -260,12 +275,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     enqueue: (...replies: FakeReply[]) => void queue.push(...replies),
     setResponder: (next: FakeResponder | undefined) => void (responder = next),
     setDefaultReply: (next: FakeReply | undefined) => void (defaultReply = next),
+    setTitleReply: (next: FakeReply) => void (titleReply = next),
+    titleRequests,
     get pending() {
       return queue.length;
     },
     reset: () => {
       queue.length = 0;
       requests.length = 0;
+      titleRequests.length = 0;
     },
   });
 }

@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticateHeader } from '../auth/authenticate';
 import type { VerifyToken } from '../auth/verify-token';
-import { historyQuery, messageInput, parseInput } from '../validation';
+import { historyQuery, parseInput, restMessageInput, restThreadBody, threadQuery } from '../validation';
+import { threadRoutes } from './thread-routes';
 import { streamTurnAsSse, type SseOptions } from './sse';
 
 export interface ChatRoutesOptions {
@@ -26,15 +27,30 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
     request.userId = (await authenticateHeader(verify, request.headers.authorization)).userId;
   });
 
+  // `thread_id` is optional everywhere: without it, the design note's one thread per user.
   app.post('/chat', async (request) => {
-    const { message } = parseInput(messageInput, request.body);
-    const { response, thread_id } = await engine.send(request.userId, message, { clientMessageId: idempotencyKey(request) });
+    const { message, thread_id: threadId } = parseInput(restMessageInput, request.body);
+    const { response, thread_id } = await engine.send(request.userId, message, { clientMessageId: idempotencyKey(request), threadId });
     return { response, thread_id };
   });
 
   app.post('/chat/stream', async (request, reply) => {
-    const { message } = parseInput(messageInput, request.body);
-    const turn = await engine.startTurn(request.userId, message, { clientMessageId: idempotencyKey(request) });
+    const { message, thread_id: threadId } = parseInput(restMessageInput, request.body);
+    const turn = await engine.startTurn(request.userId, message, { clientMessageId: idempotencyKey(request), threadId });
+    await streamTurnAsSse(request, reply, turn, sse);
+  });
+
+  // The thread's last answer again; the one it replaces is kept, hidden from history and from the model.
+  app.post('/chat/regenerate', async (request, reply) => {
+    const threadId = parseInput(restThreadBody, request.body ?? undefined)?.thread_id;
+    const turn = await engine.regenerate(request.userId, { clientMessageId: idempotencyKey(request), threadId });
+    await streamTurnAsSse(request, reply, turn, sse);
+  });
+
+  // The thread's last question replaced by `message`, and answered.
+  app.post('/chat/edit', async (request, reply) => {
+    const { message, thread_id: threadId } = parseInput(restMessageInput, request.body);
+    const turn = await engine.edit(request.userId, message, { clientMessageId: idempotencyKey(request), threadId });
     await streamTurnAsSse(request, reply, turn, sse);
   });
 
@@ -50,20 +66,29 @@ export const chatRoutes: FastifyPluginAsync<ChatRoutesOptions> = async (app, { e
   });
 
   // Stops the user's reply in flight, whichever instance runs it; the partial answer is saved as stopped.
-  app.post('/chat/stop', async (request) => ({ stopped: await engine.stop(request.userId) }));
-
-  app.get('/chat/history', async (request) => {
-    const { limit } = parseInput(historyQuery, request.query);
-    return engine.history(request.userId, { limit });
+  app.post('/chat/stop', async (request) => {
+    const threadId = parseInput(restThreadBody, request.body ?? undefined)?.thread_id;
+    return { stopped: await engine.stop(request.userId, { threadId }) };
   });
 
-  app.delete('/chat/history', async (request) => engine.clear(request.userId));
+  app.get('/chat/history', async (request) => {
+    const { limit, before, thread_id: threadId } = parseInput(historyQuery, request.query);
+    return engine.history(request.userId, { limit, before, threadId });
+  });
+
+  app.delete('/chat/history', async (request) => {
+    const { thread_id: threadId } = parseInput(threadQuery, request.query);
+    return engine.clear(request.userId, { threadId });
+  });
 
   app.get('/chat/sessions', async (request) => {
-    const stats = await engine.stats(request.userId);
+    const { thread_id: threadId } = parseInput(threadQuery, request.query);
+    const stats = await engine.stats(request.userId, { threadId });
     // The design note names the spend `total_tokens_used`; the tRPC API and core call it `total_tokens`.
     return { ...stats, total_tokens_used: stats.total_tokens };
   });
+
+  await app.register(threadRoutes, { engine });
 };
 
 /** Stripe-style `Idempotency-Key`; the engine checks its length and characters. */

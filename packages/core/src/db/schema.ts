@@ -34,11 +34,19 @@ export const conversations = pgTable(
     usageEstimated: boolean('usage_estimated'),
     /** Assistant rows: `stop`, `length`, `stopped` (user pressed stop) or `tool_limit`. */
     finishReason: text('finish_reason'),
+    /**
+     * Set when a regenerated answer or an edited question replaced this row: kept, but hidden from history,
+     * search and the model's context.
+     */
+    supersededAt: timestamp('superseded_at'),
   },
   (t) => [
     check('conversations_role_check', sql`${t.role} IN ('user', 'assistant')`),
     index('conversations_thread_id_id_idx').on(t.threadId, t.id),
     index('conversations_created_at_idx').on(t.createdAt),
+    // Full-text search over a user's messages; queries must repeat this exact expression to use it.
+    index('conversations_content_search_idx').using('gin', sql`to_tsvector('english', ${t.content})`),
+    index('conversations_user_id_id_idx').on(t.userId, t.id),
   ],
 );
 export type ConversationRow = typeof conversations.$inferSelect;
@@ -80,6 +88,30 @@ export const toolCalls = pgTable(
 );
 export type ToolCallRow = typeof toolCalls.$inferSelect;
 export type NewToolCallRow = typeof toolCalls.$inferInsert;
+
+/**
+ * A user's conversations. The design note's thread, `user-{user_id}`, is the default one, created on first
+ * use; others are `user-{user_id}/{random}`, so the note's per-user queries still group them. Ownership is
+ * `user_id`, never the shape of the id.
+ */
+export const threads = pgTable(
+  'threads',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    title: text('title'),
+    /** `user` once renamed: an automatic title never replaces it. */
+    titleSource: text('title_source', { enum: ['auto', 'user'] }),
+    createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).defaultNow().notNull(),
+    lastMessageAt: timestamp('last_message_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('threads_title_source_check', sql`${t.titleSource} IN ('auto', 'user')`),
+    index('threads_user_id_activity_idx').on(t.userId, sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`, t.id),
+  ],
+);
+export type ThreadRow = typeof threads.$inferSelect;
 
 export const TURN_STATUSES = ['queued', 'running', 'completed', 'failed', 'stopped', 'interrupted'] as const;
 export type TurnStatus = (typeof TURN_STATUSES)[number];

@@ -16,6 +16,7 @@ import {
   requestStop,
   startTurnNow,
   type Question,
+  type StartedTurn,
   type TurnRecord,
 } from '../store/turns';
 import { totalTokens } from '../store/usage';
@@ -24,6 +25,9 @@ import type { ChatEngineOptions } from './options';
 import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
 import { storedTurn } from './stored-turn';
 import { ThreadQueue } from './thread-queue';
+import { titleThread } from './thread-titles';
+import { conversationsApi } from './conversations-api';
+import { threadAccess } from './thread-access';
 import { createToolbox } from './tools/toolbox';
 import { TurnLog } from './turn-log';
 import { DEFAULT_TURN_TIMING, startTurnMaintenance } from './turn-maintenance';
@@ -77,33 +81,50 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const registry = new TurnRegistry();
   const queue = new ThreadQueue();
   const maintenance = startTurnMaintenance({ db, guard, owner, registry, timing });
+  const threads = threadAccess({ db, guard });
   const stored = (record: TurnRecord) => storedTurn({ db, guard, live, pollMs: timing.pollMs }, record);
   // A stop or clear asked on any instance reaches the turns this one runs (its own included, harmlessly twice).
-  const unsubscribe = live.onControl((message) => registry.stopUser(message.userId));
+  const unsubscribe = live.onControl((message) => registry.stopUser(message.userId, message.threadId));
 
-  async function startTurn(userId: string, message: string, { clientMessageId }: SendOptions = {}): Promise<Turn> {
-    const text = validateMessage(message, options.maxMessageChars);
+  type Asked = { mode: 'ask' | 'edit'; message: string } | { mode: 'regenerate' };
+
+  function startTurn(userId: string, message: string, options: SendOptions = {}): Promise<Turn> {
+    return begin(userId, { mode: 'ask', message }, options);
+  }
+
+  async function begin(userId: string, asked: Asked, { clientMessageId, threadId: askedThread }: SendOptions): Promise<Turn> {
+    const text = asked.mode === 'regenerate' ? '' : validateMessage(asked.message, options.maxMessageChars);
     const key = validateClientMessageId(clientMessageId);
-    const messageHash = sha256(text);
+    // A new question hashes as its text alone, as before threads; the other two say what they replace.
+    const messageHash = sha256(asked.mode === 'ask' ? text : `${asked.mode}\u0000${text}`);
+    const retry = () => begin(userId, asked, { clientMessageId, threadId: askedThread });
     // Registered before anything is awaited, so stop() and clear() reach a turn from the moment it is asked for.
     const local = newLocalTurn(randomUUID(), userId);
     registry.add(local);
     const turn = { id: local.id, clientMessageId: key, messageHash, owner, leaseMs: timing.leaseMs };
-    const question = { userId, threadId: local.threadId, content: text, contentTokens: countTokens(text) };
     let release: (() => void) | undefined;
     try {
+      local.threadId = await threads.resolve(userId, askedThread);
+      if (asked.mode !== 'ask') await threads.expectLastQuestion(userId, local.threadId, asked.mode);
+      const question: Question = {
+        userId,
+        threadId: local.threadId,
+        content: text,
+        contentTokens: countTokens(text),
+        mode: asked.mode,
+      };
       const repeated = await admitUnlessRepeated(userId, key);
       if (repeated) {
         local.settle();
         if (repeated.messageHash !== messageHash) {
           throw new ConflictError('This idempotency key was already used for a different message');
         }
-        return (await existingTurn(repeated)) ?? startTurn(userId, message, { clientMessageId });
+        return (await existingTurn(repeated)) ?? retry();
       }
       // The common case, a free thread: the turn and its question in one statement.
       release = queue.tryAcquire(local.threadId);
       const started = release ? await guard(() => startTurnNow(db, turn, question)) : undefined;
-      if (started) return runLocalTurn(local, started.userMessageId, release!);
+      if (started) return runLocalTurn(local, started, release!, text);
       const found = await guard(() => createTurn(db, { ...turn, userId, threadId: local.threadId }));
       if (found.created) {
         const held = release;
@@ -116,7 +137,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       if (found.turn.messageHash !== messageHash) {
         throw new ConflictError('This idempotency key was already used for a different message');
       }
-      return (await existingTurn(found.turn)) ?? startTurn(userId, message, { clientMessageId });
+      return (await existingTurn(found.turn)) ?? retry();
     } catch (error) {
       release?.();
       local.settle();
@@ -176,7 +197,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   }
 
   /** The turn has started (its question is stored): run it in the background and hand back its handle. */
-  function runLocalTurn(local: PendingLocalTurn, userMessageId: number, release: () => void): Turn {
+  function runLocalTurn(local: PendingLocalTurn, started: StartedTurn, release: () => void, question: string): Turn {
+    const { userMessageId } = started;
     local.begin(userMessageId);
     void registry.track(
       (async () => {
@@ -193,9 +215,24 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
           release();
           local.settle();
         }
+        if (started.untitled) await nameThread(local, question);
       })(),
     );
     return localTurn(local, userMessageId);
+  }
+
+  /** After its first answer a thread is named; a question regenerated or edited is read from the thread. */
+  async function nameThread(local: LocalTurn, question: string): Promise<void> {
+    try {
+      await local.log.done;
+      const asked = question || (await guard(() => history(db, local.userId, { threadId: local.threadId, limit: 2 })))
+        .find((m) => m.role === 'user')?.content;
+      if (!asked) return;
+      const job = { userId: local.userId, threadId: local.threadId, turnId: local.id, question: asked, answer: local.log.text() };
+      await titleThread({ db, guard, llm: options.titles === 'heuristic' ? null : deps.llm }, job);
+    } catch {
+      // Failed or stopped before it answered, or the database is away: the next answer tries again.
+    }
   }
 
   /** Waits for the thread behind this process's earlier turns and any other process's running one. */
@@ -203,8 +240,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     let release = held;
     try {
       release ??= await queue.acquire(local.threadId);
-      const userMessageId = await claimWhenFree(local.id, question);
-      return runLocalTurn(local, userMessageId, release);
+      const started = await claimWhenFree(local.id, question);
+      return runLocalTurn(local, started, release, question.content);
     } catch (error) {
       release?.();
       local.refuse(error);
@@ -214,13 +251,15 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     }
   }
 
-  async function claimWhenFree(turnId: string, question: Question): Promise<number> {
+  async function claimWhenFree(turnId: string, question: Question): Promise<StartedTurn> {
     for (;;) {
       await admit(question.userId);
-      const userMessageId = await guard(() =>
+      const started = await guard(() =>
         claimTurn(db, { turnId, owner, leaseMs: timing.leaseMs, abandoned: registry.abandoned(), question }),
       );
-      if (userMessageId !== undefined) return userMessageId;
+      if (started) return started;
+      // Regenerating or editing needs a question to replace; one cleared while this waited is gone for good.
+      if (question.mode && question.mode !== 'ask') await threads.expectLastQuestion(question.userId, question.threadId, question.mode);
       // Another process holds the thread: it says nothing when it is done, so look again shortly.
       await new Promise((resolve) => setTimeout(resolve, timing.pollMs));
     }
@@ -253,19 +292,27 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
    * next lease renewal if pub/sub cannot reach it (no Redis, or Redis down).
    */
   async function stopEverywhere(message: ControlMessage): Promise<boolean> {
-    const here = registry.stopUser(message.userId);
-    const marked = await guard(() => requestStop(db, message.userId));
+    const here = registry.stopUser(message.userId, message.threadId);
+    const marked = await guard(() => requestStop(db, message.userId, message.threadId));
     await live.broadcast(message);
     return here || marked > 0;
+  }
+
+  /** Before a thread's messages are deleted: replies still streaming or queued would land after it. */
+  async function settleThread(userId: string, threadId: string): Promise<void> {
+    const pending = registry.ofUser(userId, threadId);
+    await stopEverywhere({ type: 'clear', userId, threadId });
+    await Promise.all(pending.map((turn) => turn.settled));
+    await untilNoLiveTurns(userId, threadId);
   }
 
   /**
    * Turns other instances run end within milliseconds of hearing of the stop, so this looks often; a dead
    * instance's end once recovered, which bounds the wait.
    */
-  async function untilNoLiveTurns(userId: string): Promise<void> {
+  async function untilNoLiveTurns(userId: string, threadId: string): Promise<void> {
     const deadline = Date.now() + timing.leaseMs + timing.sweepMs + timing.renewMs;
-    while ((await guard(() => liveTurnCount(db, userId))) > 0 && Date.now() < deadline) {
+    while ((await guard(() => liveTurnCount(db, userId, threadId))) > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(timing.pollMs, 25)));
     }
   }
@@ -284,6 +331,12 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   return {
     startTurn,
 
+    regenerate: (userId, sendOptions = {}) => begin(userId, { mode: 'regenerate' }, sendOptions),
+
+    edit: (userId, message, sendOptions = {}) => begin(userId, { mode: 'edit', message }, sendOptions),
+
+    ...conversationsApi({ db, guard, threads, settleThread }),
+
     async send(userId, message, sendOptions) {
       const turn = await startTurn(userId, message, sendOptions);
       const response: string[] = [];
@@ -301,28 +354,43 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       return stored(record);
     },
 
-    stop: (userId) => stopEverywhere({ type: 'stop', userId }),
+    async stop(userId, { threadId } = {}) {
+      const thread = threadId === undefined ? undefined : await threads.resolve(userId, threadId);
+      return stopEverywhere({ type: 'stop', userId, threadId: thread });
+    },
 
-    async history(userId, { limit = HISTORY_LIMIT_DEFAULT } = {}) {
+    async history(userId, { limit = HISTORY_LIMIT_DEFAULT, before, threadId } = {}) {
       if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
         throw new ValidationError(`limit must be an integer between 1 and ${HISTORY_LIMIT_MAX}`, 'limit');
       }
-      const messages = await guard(() => history(db, userId, { limit }));
-      return { thread_id: threadIdFor(userId), message_count: messages.length, messages };
+      if (before !== undefined && (!Number.isSafeInteger(before) || before < 1)) {
+        throw new ValidationError('before must be a message id', 'before');
+      }
+      const thread = await threads.resolve(userId, threadId);
+      // One more than asked says whether there is an older page, without counting the thread.
+      const page = await guard(() => history(db, userId, { threadId: thread, limit: limit + 1, before }));
+      const hasMore = page.length > limit;
+      const messages = hasMore ? page.slice(1) : page;
+      return {
+        thread_id: thread,
+        message_count: messages.length,
+        messages,
+        has_more: hasMore,
+        next_before: hasMore ? (messages[0]?.id ?? null) : null,
+      };
     },
 
-    async clear(userId) {
-      // Replies still streaming or queued would land after the delete; stop them, here and on any other
-      // instance, and clear once they are saved.
-      const pending = registry.ofUser(userId);
-      await stopEverywhere({ type: 'clear', userId });
-      await Promise.all(pending.map((turn) => turn.settled));
-      await untilNoLiveTurns(userId);
-      await guard(() => clearThread(db, userId));
-      return { success: true, message: 'Chat history cleared successfully', thread_id: threadIdFor(userId) };
+    async clear(userId, { threadId } = {}) {
+      const thread = await threads.resolve(userId, threadId);
+      await settleThread(userId, thread);
+      await guard(() => clearThread(db, userId, thread));
+      return { success: true, message: 'Chat history cleared successfully', thread_id: thread };
     },
 
-    stats: (userId) => guard(() => stats(db, userId)),
+    async stats(userId, { threadId } = {}) {
+      const thread = await threads.resolve(userId, threadId);
+      return guard(() => stats(db, userId, thread));
+    },
 
     stopAll: () => registry.stopAll(),
 

@@ -52,6 +52,11 @@ export interface ChatEngineOptions {
   live?: LiveEvents;
   /** Leases, recovery and polling (tests shorten them). */
   turnTiming?: Partial<TurnTiming>;
+  /**
+   * How a thread is named after its first answer: `model` asks the model for a short title (charged like any
+   * call), `heuristic` takes the question's first words. With no model configured it is always `heuristic`.
+   */
+  titles?: 'model' | 'heuristic';
   /** Delay between tokens of the offline responder, so it streams visibly. */
   offlineTokenDelayMs?: number;
 }

@@ -139,6 +139,9 @@ async function saveReply(
   reply: Reply,
   usage: TurnUsage,
 ): Promise<{ owned: boolean; messageId: number }> {
+  // Tokenizing a long reply takes a while; done inside the transaction it would count against the database's
+  // deadline, which could then report an outage for a reply that is in fact saved.
+  const contentTokens = countTokens(content);
   const save = (toolCalls: ToolCallRecord[]) => {
     let messageId = 0;
     return deps
@@ -147,7 +150,9 @@ async function saveReply(
           const last = usage.uncharged;
           if (last) await chargeModelCallIn(tx, turn.userId, turn.id, last);
           ({ id: messageId } = await insertAssistantMessageIn(tx, turn.userId, {
+            threadId: turn.threadId,
             content,
+            contentTokens,
             usageTokens: usage.totalTokens,
             usageEstimated: usage.estimated,
             finishReason: reply.finishReason,

@@ -40,7 +40,7 @@ export function startTurnMaintenance(deps: {
   });
   const recover = quietly(async () => {
     registry.recovered(await recoverAbandonedTurns(db, registry.abandoned()));
-    await recoverExpiredTurns(db);
+    await recoverExpiredTurns(db, registry.ids());
   });
   const prune = quietly(() => pruneFinishedTurns(db, KEEP_FINISHED_TURNS_MS));
   recover();

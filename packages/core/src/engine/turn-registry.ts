@@ -51,13 +51,16 @@ export class TurnRegistry {
     return [...this.byId.keys()];
   }
 
-  ofUser(userId: string): LocalTurn[] {
-    return [...this.byId.values()].filter((turn) => turn.userId === userId);
+  /** The user's turns, of one thread or all. */
+  ofUser(userId: string, threadId?: string): LocalTurn[] {
+    return [...this.byId.values()].filter(
+      (turn) => turn.userId === userId && (threadId === undefined || turn.threadId === threadId),
+    );
   }
 
-  /** Aborts the user's turns; returns whether there were any. */
-  stopUser(userId: string): boolean {
-    const turns = this.ofUser(userId);
+  /** Aborts the user's turns (of one thread, or all); returns whether there were any. */
+  stopUser(userId: string, threadId?: string): boolean {
+    const turns = this.ofUser(userId, threadId);
     for (const turn of turns) turn.controller.abort();
     return turns.length > 0;
   }

@@ -1,5 +1,28 @@
 import type { Source } from '../db/schema';
+import type { ExportedMessage } from '../store/export';
 import type { HistoryMessage, ThreadStats } from '../store/messages';
+import type { SearchResult } from '../store/search';
+import type { ThreadSummary } from '../store/threads';
+
+export interface ThreadOption {
+  /** The user's default thread when absent. */
+  threadId?: string | undefined;
+}
+
+export interface HistoryRequest extends ThreadOption {
+  limit?: number | undefined;
+  /** Messages older than this message id: the page before the one shown. */
+  before?: number | undefined;
+}
+
+export interface ThreadPage {
+  threads: ThreadSummary[];
+  next_cursor: string | null;
+}
+
+export type ExportRecord =
+  | { type: 'thread'; id: string; title: string | null; created_at: string }
+  | ({ type: 'message' } & ExportedMessage);
 
 /** What every transport sends, in order: any number of status/token events, then exactly one `done`. */
 export type TurnEvent =
@@ -40,6 +63,9 @@ export interface HistoryResult {
   thread_id: string;
   message_count: number;
   messages: HistoryMessage[];
+  /** Older messages exist: ask again with `before: next_before`. */
+  has_more: boolean;
+  next_before: number | null;
 }
 
 export interface ClearResult {
@@ -49,6 +75,8 @@ export interface ClearResult {
 }
 
 export interface SendOptions {
+  /** The user's thread to send to; their default thread when absent. */
+  threadId?: string | undefined;
   /**
    * The client's idempotency key (1–255 characters): the same key again returns the original turn instead
    * of asking twice; with another message it is a ConflictError.
@@ -82,11 +110,31 @@ export interface ChatEngine {
   send(userId: string, message: string, options?: SendOptions): Promise<SendResult>;
   /** The user's turn by id, running or finished, to read again; NotFoundError for anyone else's. */
   resume(userId: string, turnId: string): Promise<Turn>;
-  /** Stops the user's in-flight turns, on whichever instance runs them. Resolves with whether there were any. */
-  stop(userId: string): Promise<boolean>;
-  history(userId: string, options?: { limit?: number }): Promise<HistoryResult>;
-  clear(userId: string): Promise<ClearResult>;
-  stats(userId: string): Promise<ThreadStats>;
+  /**
+   * Answers the thread's last question again. The answer it replaces is kept, marked superseded, and hidden
+   * from history, search and the model's context.
+   */
+  regenerate(userId: string, options?: SendOptions): Promise<Turn>;
+  /** Replaces the thread's last question (and its answer, kept as superseded) with `message`, and answers it. */
+  edit(userId: string, message: string, options?: SendOptions): Promise<Turn>;
+  /**
+   * Stops the user's in-flight turns (of one thread, or all), on whichever instance runs them. Resolves with
+   * whether there were any.
+   */
+  stop(userId: string, options?: ThreadOption): Promise<boolean>;
+  history(userId: string, options?: HistoryRequest): Promise<HistoryResult>;
+  clear(userId: string, options?: ThreadOption): Promise<ClearResult>;
+  stats(userId: string, options?: ThreadOption): Promise<ThreadStats>;
+  listThreads(userId: string, options?: { cursor?: string | undefined; limit?: number | undefined }): Promise<ThreadPage>;
+  createThread(userId: string, options?: { title?: string | undefined }): Promise<ThreadSummary>;
+  renameThread(userId: string, threadId: string, title: string): Promise<ThreadSummary>;
+  /** Stops the thread's turns, then deletes it with its messages. The default thread comes back empty on next use. */
+  deleteThread(userId: string, threadId: string): Promise<{ success: true; thread_id: string }>;
+  search(userId: string, query: string, options?: { limit?: number | undefined }): Promise<{ results: SearchResult[] }>;
+  /** A thread's messages, oldest first, read a page at a time (flat memory); NotFoundError for anyone else's. */
+  exportThread(userId: string, threadId?: string): Promise<{ thread: ThreadSummary | null; messages: AsyncIterable<ExportedMessage> }>;
+  /** Every thread with its messages, as NDJSON records, a page at a time. */
+  exportAll(userId: string): AsyncIterable<ExportRecord>;
   /** Waits until in-flight turns have finished and been saved (graceful shutdown). */
   drain(): Promise<void>;
   /** Stops every in-flight turn, so each saves its partial answer marked stopped (shutdown deadline). */

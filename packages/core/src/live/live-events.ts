@@ -4,6 +4,8 @@ import type { StreamedChunk } from '../store/turns';
 export interface ControlMessage {
   type: 'stop' | 'clear';
   userId: string;
+  /** One thread's turns; all the user's when absent. */
+  threadId?: string | undefined;
 }
 
 /**

@@ -129,7 +129,8 @@ function parseControl(raw: string): ControlMessage | undefined {
   try {
     const value = JSON.parse(raw) as Partial<ControlMessage>;
     if ((value.type === 'stop' || value.type === 'clear') && typeof value.userId === 'string') {
-      return { type: value.type, userId: value.userId };
+      const threadId = typeof value.threadId === 'string' ? value.threadId : undefined;
+      return { type: value.type, userId: value.userId, threadId };
     }
   } catch {
     // Not ours: another publisher on the channel.

@@ -13,6 +13,8 @@ export interface LoadContextOptions {
   maxTokens: number;
   /** Upper bound on rows read, whatever their size: keeps the work constant on very long threads. */
   maxMessages?: number;
+  /** The user's default thread when absent. */
+  threadId?: string | undefined;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface LoadContextOptions {
  */
 export async function loadContext(db: Db, userId: string, options: LoadContextOptions): Promise<ContextMessage[]> {
   const rows = await prepared(db).contextWindow.execute({
-    threadId: threadIdFor(userId),
+    threadId: options.threadId ?? threadIdFor(userId),
     cap: options.maxMessages ?? 400,
     budget: options.maxTokens,
   });

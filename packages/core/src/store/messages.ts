@@ -31,10 +31,10 @@ export interface StoredMessage {
   createdAt: Date;
 }
 
-export async function appendUserMessage(db: Db, userId: string, content: string): Promise<StoredMessage> {
+export async function appendUserMessage(db: Db, userId: string, content: string, threadId = threadIdFor(userId)): Promise<StoredMessage> {
   const [row] = await prepared(db).insertUserMessage.execute({
     userId,
-    threadId: threadIdFor(userId),
+    threadId,
     content,
     contentTokens: countTokens(content),
   });
@@ -56,6 +56,10 @@ export interface AssistantMessageInput {
   usageEstimated: boolean;
   finishReason: string;
   toolCalls: ToolCallRecord[];
+  /** The user's default thread when absent. */
+  threadId?: string | undefined;
+  /** Counted by the caller outside any transaction, when the reply is long enough for that to take a while. */
+  contentTokens?: number | undefined;
 }
 
 /** The reply, its tool calls and the user's spend are written together or not at all. */
@@ -82,10 +86,10 @@ export async function insertAssistantMessageIn(tx: Tx, userId: string, input: As
     .insert(conversations)
     .values({
       userId,
-      threadId: threadIdFor(userId),
+      threadId: input.threadId ?? threadIdFor(userId),
       role: 'assistant',
       content: input.content,
-      contentTokens: countTokens(input.content),
+      contentTokens: input.contentTokens ?? countTokens(input.content),
       usageTokens: input.usageTokens,
       usageEstimated: input.usageEstimated,
       finishReason: input.finishReason,
@@ -110,9 +114,21 @@ export async function insertAssistantMessageIn(tx: Tx, userId: string, input: As
 }
 
 /** The latest `limit` messages of the user's thread, oldest first. */
-export async function history(db: Db, userId: string, options: { limit: number }): Promise<HistoryMessage[]> {
+export interface HistoryOptions {
+  limit: number;
+  /** Only messages older than this id: the next page back. */
+  before?: number | undefined;
+  /** The user's default thread when absent; the caller has checked it is theirs. */
+  threadId?: string | undefined;
+}
+
+export async function history(db: Db, userId: string, options: HistoryOptions): Promise<HistoryMessage[]> {
   const statements = prepared(db);
-  const rows = await statements.latestMessages.execute({ threadId: threadIdFor(userId), limit: options.limit });
+  const threadId = options.threadId ?? threadIdFor(userId);
+  const rows =
+    options.before === undefined
+      ? await statements.latestMessages.execute({ threadId, limit: options.limit })
+      : await statements.messagesBefore.execute({ threadId, limit: options.limit, before: options.before });
   rows.reverse();
   const replyIds = rows.filter((r) => r.role === 'assistant').map((r) => r.id);
   const sourcesByMessage = new Map<number, Source[]>();
@@ -137,8 +153,7 @@ export async function history(db: Db, userId: string, options: { limit: number }
  * Deletes the thread's messages, their tool calls, and its turns with what they streamed. Spend in
  * `user_usage` and the usage ledger is kept: it is not content.
  */
-export async function clearThread(db: Db, userId: string): Promise<number> {
-  const threadId = threadIdFor(userId);
+export async function clearThread(db: Db, userId: string, threadId = threadIdFor(userId)): Promise<number> {
   return db.transaction(async (tx) => {
     await lockThread(tx, threadId);
     // Live turns belong to whoever runs them; they end on their own and their replies land after the clear.
@@ -159,9 +174,8 @@ export interface ThreadStats {
   last_activity: string | null;
 }
 
-export async function stats(db: Db, userId: string): Promise<ThreadStats> {
+export async function stats(db: Db, userId: string, threadId = threadIdFor(userId)): Promise<ThreadStats> {
   const statements = prepared(db);
-  const threadId = threadIdFor(userId);
   const [[thread], [usage], estimated] = await Promise.all([
     statements.threadStats.execute({ threadId }),
     statements.usageOf.execute({ userId }),

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gte, lte, max, min, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, isNull, lt, lte, max, min, sql } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { conversations, toolCalls, userUsage } from '../db/schema';
 
@@ -24,10 +24,25 @@ function prepare(db: Db) {
         finishReason: conversations.finishReason,
       })
       .from(conversations)
-      .where(inThread)
+      .where(and(inThread, isNull(conversations.supersededAt)))
       .orderBy(desc(conversations.threadId), desc(conversations.id))
       .limit(sql.placeholder('limit'))
       .prepare('fixthread_latest_messages'),
+
+    // The page before a message: scrolling back through a long thread, on the same index.
+    messagesBefore: db
+      .select({
+        id: conversations.id,
+        role: conversations.role,
+        content: conversations.content,
+        createdAt: conversations.createdAt,
+        finishReason: conversations.finishReason,
+      })
+      .from(conversations)
+      .where(and(inThread, isNull(conversations.supersededAt), lt(conversations.id, sql.placeholder('before'))))
+      .orderBy(desc(conversations.threadId), desc(conversations.id))
+      .limit(sql.placeholder('limit'))
+      .prepare('fixthread_messages_before'),
 
     // By the replies' ids, not an id range: a range spanning a quiet user's last 50 messages would read every
     // other user's tool calls made in between.
@@ -50,7 +65,7 @@ function prepare(db: Db) {
         last: max(conversations.createdAt),
       })
       .from(conversations)
-      .where(eq(conversations.threadId, threadId))
+      .where(and(eq(conversations.threadId, threadId), isNull(conversations.supersededAt)))
       .prepare('fixthread_thread_stats'),
 
     usageOf: db
@@ -88,6 +103,7 @@ function prepare(db: Db) {
             select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
             from ${conversations}
             where ${conversations.threadId} >= ${threadId} and ${conversations.threadId} <= ${threadId}
+              and ${conversations.supersededAt} is null
             order by ${conversations.threadId} desc, ${conversations.id} desc
             limit ${sql.placeholder('cap')}
           ) newest

@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { rawRows, violatesUnique } from '../db/raw-rows';
-import { conversations, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
+import { conversations, threads, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
 import { countTokens } from '../tokens';
 import { chargedRounds, chargeModelCallIn } from './ledger';
 
@@ -64,6 +64,17 @@ export interface Question {
   threadId: string;
   content: string;
   contentTokens: number;
+  /**
+   * `ask`: a new question. `regenerate`: answer the thread's last question again; its answer is superseded.
+   * `edit`: the last question and its answer are superseded by this one.
+   */
+  mode?: 'ask' | 'regenerate' | 'edit';
+}
+
+export interface StartedTurn {
+  userMessageId: number;
+  /** The thread had no title yet: the caller may give it one once this turn is answered. */
+  untitled: boolean;
 }
 
 /**
@@ -76,18 +87,18 @@ export async function startTurnNow(
   db: Db,
   turn: Omit<NewTurn, 'userId' | 'threadId'>,
   question: Question,
-): Promise<{ userMessageId: number } | undefined> {
+): Promise<StartedTurn | undefined> {
   try {
-    const [row] = await rawRows<{ user_message_id: number }>(
+    const [row] = await rawRows<{ user_message_id: number; untitled: boolean }>(
       db,
       sql`${questionOnceThreadIsOurs(question, sql`true`)}
       insert into ${turns} (id, user_id, thread_id, client_message_id, message_hash, status, owner, lease_expires_at, started_at, user_message_id)
       select ${turn.id}, ${question.userId}, ${question.threadId}, ${turn.clientMessageId}, ${turn.messageHash}, 'running',
              ${turn.owner}, now() + ${leaseInterval(turn.leaseMs)}, now(), question.id
       from question
-      returning user_message_id`,
+      returning user_message_id, ${UNTITLED} as untitled`,
     );
-    return row ? { userMessageId: row.user_message_id } : undefined;
+    return row ? { userMessageId: row.user_message_id, untitled: row.untitled } : undefined;
   } catch (error) {
     if (violatesUnique(error, ONE_RUNNING_PER_THREAD) || violatesUnique(error, 'turns_user_client_message_id_key')) {
       return undefined;
@@ -101,15 +112,51 @@ export async function startTurnNow(
  * the thread's try-lock is ours and `condition` holds. The statement that follows reads `question.id`.
  */
 function questionOnceThreadIsOurs(question: Question, condition: SQL): SQL {
-  return sql`with gate as (select ${tryLockThread(question.threadId)} as ok),
-      question as (
+  const { userId, threadId } = question;
+  const mode = question.mode ?? 'ask';
+  const ours = sql`${conversations.threadId} = ${threadId} and ${conversations.userId} = ${userId} and ${conversations.supersededAt} is null`;
+  const lastQuestion = sql`last_question as (
+        select id from ${conversations} where ${ours} and ${conversations.role} = 'user' order by id desc limit 1
+      )`;
+  const newQuestion = sql`question as (
         insert into ${conversations} (user_id, thread_id, role, content, content_tokens)
-        select ${question.userId}, ${question.threadId}, 'user', ${question.content}, ${question.contentTokens}::int
+        select ${userId}, ${threadId}, 'user', ${question.content}, ${question.contentTokens}::int
         from gate
         where gate.ok and ${condition}
         returning id
       )`;
+  // Data-modifying CTEs all see the snapshot from before the statement, so the rows superseded here never
+  // include the question inserted beside them.
+  const steps =
+    mode === 'ask'
+      ? newQuestion
+      : mode === 'edit'
+        ? sql`${lastQuestion},
+      superseded as (
+        update ${conversations} set superseded_at = now() from gate
+        where gate.ok and ${condition} and ${ours} and id >= (select id from last_question)
+        returning ${conversations.id}
+      ),
+      ${newQuestion}`
+        : sql`${lastQuestion},
+      superseded as (
+        update ${conversations} set superseded_at = now() from gate
+        where gate.ok and ${condition} and ${ours} and ${conversations.role} = 'assistant' and id > (select id from last_question)
+        returning ${conversations.id}
+      ),
+      question as (select last_question.id from last_question, gate where gate.ok and ${condition})`;
+  return sql`with gate as (select ${tryLockThread(threadId)} as ok),
+      ${steps},
+      thread as (
+        insert into ${threads} (id, user_id, last_message_at)
+        select ${threadId}, ${userId}, now() from question
+        on conflict (id) do update set last_message_at = now() where ${threads.userId} = excluded.user_id
+        returning title
+      )`;
 }
+
+/** Read in the statement that starts a turn, from its `thread` CTE. */
+const UNTITLED = sql`not exists (select 1 from thread where title is not null)`;
 
 /**
  * Starts a queued turn if its thread is free, in one statement like `startTurnNow`; undefined, with nothing
@@ -119,19 +166,19 @@ function questionOnceThreadIsOurs(question: Question, condition: SQL): SQL {
 export async function claimTurn(
   db: Db,
   request: { turnId: string; owner: string; leaseMs: number; abandoned: string[]; question: Question },
-): Promise<number | undefined> {
+): Promise<StartedTurn | undefined> {
   const { question } = request;
   try {
-    const [row] = await rawRows<{ user_message_id: number }>(
+    const [row] = await rawRows<{ user_message_id: number; untitled: boolean }>(
       db,
       sql`${questionOnceThreadIsOurs(question, sql`exists (select 1 from ${turns} where id = ${request.turnId} and status = 'queued')`)}
       update ${turns} set status = 'running', user_message_id = question.id, owner = ${request.owner},
              started_at = now(), lease_expires_at = now() + ${leaseInterval(request.leaseMs)}
       from question
       where ${turns.id} = ${request.turnId} and ${turns.status} = 'queued'
-      returning ${turns.userMessageId} as user_message_id`,
+      returning ${turns.userMessageId} as user_message_id, ${UNTITLED} as untitled`,
     );
-    return row?.user_message_id;
+    return row ? { userMessageId: row.user_message_id, untitled: row.untitled } : undefined;
   } catch (error) {
     if (!violatesUnique(error, ONE_RUNNING_PER_THREAD)) throw error;
     await db.transaction(async (tx) => {
@@ -164,24 +211,26 @@ export async function renewLeases(
   };
 }
 
-/** Marks the user's live turns, wherever they run, to be stopped; returns how many there were. */
-export async function requestStop(db: Db, userId: string): Promise<number> {
+/** Marks the user's live turns (of one thread, or all), wherever they run, to be stopped; returns how many. */
+export async function requestStop(db: Db, userId: string, threadId?: string): Promise<number> {
   const marked = await db
     .update(turns)
     .set({ stopRequestedAt: sql`coalesce(${turns.stopRequestedAt}, now())` })
-    .where(and(eq(turns.userId, userId), inArray(turns.status, LIVE_STATUSES)))
+    .where(and(eq(turns.userId, userId), inThread(threadId), inArray(turns.status, LIVE_STATUSES)))
     .returning({ id: turns.id });
   return marked.length;
 }
 
-/** How many of the user's turns are queued or running, on any instance. */
-export async function liveTurnCount(db: Db, userId: string): Promise<number> {
+/** How many of the user's turns (of one thread, or all) are queued or running, on any instance. */
+export async function liveTurnCount(db: Db, userId: string, threadId?: string): Promise<number> {
   const [row] = await db
     .select({ count: sql<number>`count(*)::int` })
     .from(turns)
-    .where(and(eq(turns.userId, userId), inArray(turns.status, LIVE_STATUSES)));
+    .where(and(eq(turns.userId, userId), inThread(threadId), inArray(turns.status, LIVE_STATUSES)));
   return row?.count ?? 0;
 }
+
+const inThread = (threadId: string | undefined) => (threadId === undefined ? undefined : eq(turns.threadId, threadId));
 
 export interface StreamedChunk {
   seq: number;
@@ -249,22 +298,29 @@ export async function finishTurn(
  * `interrupted`, its reply saved as far as it had streamed and its uncharged rounds charged as estimated; a
  * queued one never stored anything and is removed. Safe to run from any number of instances at once.
  */
-export async function recoverExpiredTurns(db: Db, limit = 50): Promise<number> {
+/**
+ * `running` are the turns the caller itself still runs: a lease it could not renew in time (an event loop
+ * held up by a huge reply on a loaded machine) does not make it dead, and recovering its turn would fail the
+ * reply it is about to save.
+ */
+export async function recoverExpiredTurns(db: Db, running: string[] = [], limit = 50): Promise<number> {
   const expired = await db
     .select({ threadId: turns.threadId })
     .from(turns)
-    .where(and(inArray(turns.status, LIVE_STATUSES), lt(turns.leaseExpiresAt, sql`now()`)))
+    .where(and(inArray(turns.status, LIVE_STATUSES), lt(turns.leaseExpiresAt, sql`now()`), notRunning(running)))
     .limit(limit);
-  const threads = [...new Set(expired.map((row) => row.threadId))];
+  const threadIds = [...new Set(expired.map((row) => row.threadId))];
   let recovered = 0;
-  for (const threadId of threads) {
+  for (const threadId of threadIds) {
     recovered += await db.transaction(async (tx) => {
       await lockThread(tx, threadId);
-      return recoverExpiredTurnsIn(tx, { threadId });
+      return recoverExpiredTurnsIn(tx, { threadId, running });
     });
   }
   return recovered;
 }
+
+const notRunning = (running: string[]) => (running.length > 0 ? notInArray(turns.id, running) : undefined);
 
 /** Recovers these turns now, whatever their lease says: their owner knows they are dead. */
 export async function recoverAbandonedTurns(db: Db, turnIds: string[]): Promise<string[]> {
@@ -281,9 +337,9 @@ export async function recoverAbandonedTurns(db: Db, turnIds: string[]): Promise<
 
 async function recoverExpiredTurnsIn(
   tx: Tx,
-  { threadId, abandoned = [] }: { threadId: string; abandoned?: string[] },
+  { threadId, abandoned = [], running = [] }: { threadId: string; abandoned?: string[]; running?: string[] },
 ): Promise<number> {
-  const lapsed = lt(turns.leaseExpiresAt, sql`now()`);
+  const lapsed = and(lt(turns.leaseExpiresAt, sql`now()`), notRunning(running));
   const expired = await tx
     .select()
     .from(turns)

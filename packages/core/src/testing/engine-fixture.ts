@@ -43,6 +43,8 @@ export async function startEngineFixture(database: TestDatabase, overrides: Engi
     maxMessageChars: 8000,
     tokenQuota: null,
     offlineTokenDelayMs: 0,
+    // A model-made title is one more charged call after a thread's first answer; the suites that test it ask.
+    titles: 'heuristic',
     ...rest,
     tools: {
       ifixitApiUrl: ifixit.apiUrl,
