@@ -102,6 +102,9 @@ describe.skipIf(!e2eEnabled)('turns are identified by ids, not by their text', (
       (window as unknown as { __offline: boolean }).__offline = false;
     });
     await alert.getByRole('button', { name: 'Retry' }).click();
+    // The stopped answer may be on screen already (the history is refetched after a failure): wait for the
+    // retried turn itself to end, which takes the error away.
+    await expect.poll(() => chat.page.getByRole('alert').count()).toBe(0);
     await chat.waitForAnswerCount(1);
     await chat.answers.first().getByText('Stopped').waitFor();
     expect(await chat.questions.allTextContents()).toEqual([question]);

@@ -36,3 +36,10 @@ export function useWsClient(): WsClient {
   if (!api) throw new Error('useWsClient must be used inside <ApiProvider>');
   return api.ws;
 }
+
+/** The signed-in user's bearer token, for plain `fetch` calls to the REST API (an export download). */
+export function useApiToken(): string {
+  const api = useContext(ApiContext);
+  if (!api) throw new Error('useApiToken must be used inside <ApiProvider>');
+  return api.token;
+}

@@ -14,3 +14,10 @@ type Yielded<T> = T extends AsyncIterable<infer Item> ? Item : never;
 export type StreamEnvelope = Yielded<ChatOutputs['stream']>;
 export type TurnEvent = StreamEnvelope['data'];
 export type DoneEvent = Extract<TurnEvent, { type: 'done' }>;
+
+type ThreadOutputs = inferRouterOutputs<AppRouter>['threads'];
+
+export type ThreadPage = ThreadOutputs['list'];
+export type ThreadSummary = ThreadPage['threads'][number];
+export type SearchResult = ChatOutputs['search']['results'][number];
+export type SnippetPart = SearchResult['snippet'][number];

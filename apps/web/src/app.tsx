@@ -4,8 +4,10 @@ import { ApiProvider } from './api-provider';
 import { AuthContext } from './auth/auth-context';
 import { SignInScreen } from './auth/sign-in-screen';
 import { forgetToken, readStoredToken, storeToken } from './auth/token-storage';
-import { ChatScreen } from './chat/chat-screen';
+import { ChatTurnsProvider } from './chat/chat-turns-context';
 import { createQueryClient } from './query-client';
+import { AnnouncerProvider } from './ui/announcer';
+import { Workspace } from './workspace';
 
 export function App() {
   const [token, setToken] = useState(readStoredToken);
@@ -38,7 +40,11 @@ export function App() {
       {token ? (
         <AuthContext value={auth}>
           <ApiProvider key={token} token={token}>
-            <ChatScreen />
+            <ChatTurnsProvider>
+              <AnnouncerProvider>
+                <Workspace />
+              </AnnouncerProvider>
+            </ChatTurnsProvider>
           </ApiProvider>
         </AuthContext>
       ) : (

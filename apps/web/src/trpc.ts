@@ -8,6 +8,8 @@ export type WsClient = ReturnType<typeof createWSClient>;
 
 /** One signed-in user's link to the API: HTTP for queries and mutations, a WebSocket for streamed turns. */
 export interface ApiConnection {
+  /** The bearer token, for the REST calls tRPC doesn't cover (downloads). */
+  token: string;
   client: TRPCClient<AppRouter>;
   ws: WsClient;
   close: () => void;
@@ -41,5 +43,5 @@ export function connectApi(token: string): ApiConnection {
       }),
     ],
   });
-  return { client, ws, close: () => void ws.close() };
+  return { token, client, ws, close: () => void ws.close() };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '@fixthread/core';
 import { testDrivers } from '@fixthread/core/testing';
-import { startFakeIfixit, startFakeOpenAI } from '@fixthread/testing';
+import { startFakeIfixit, startFakeOpenAI, type RecordedChatRequest } from '@fixthread/testing';
 import { createServer } from '../../../server/src/create-server';
 import { loadEnv } from '../../../server/src/env';
 import { fakeModelResponder, type FakeModelControls } from './fake-model';
@@ -14,13 +14,15 @@ export interface AppServer extends AsyncDisposable {
   model: FakeModelControls;
   /** The server's database, for states no browser can produce (a reply cut off by a server that died). */
   db: Db;
+  /** Every request the fake model received for a turn, in order (the fake keeps thread-title calls apart). */
+  modelRequests: RecordedChatRequest[];
 }
 
 /**
  * The real server (dev sign-in, built web client) on an ephemeral port, talking to fake OpenAI and iFixit
  * servers, on a fresh database: PGlite, or a new Postgres database when TEST_DATABASE_URL is set.
  */
-export async function startAppServer(options: { webDist?: string } = {}): Promise<AppServer> {
+export async function startAppServer(options: { webDist?: string; env?: Record<string, string> } = {}): Promise<AppServer> {
   // Another build (the render bench's baseline) is served as it is; the default one is rebuilt when stale.
   const webDist = options.webDist ?? WEB_DIST;
   if (!options.webDist) await ensureWebDist();
@@ -44,6 +46,8 @@ export async function startAppServer(options: { webDist?: string } = {}): Promis
     IFIXIT_API_URL: ifixit.apiUrl,
     DATA_DIR: dataDir,
     WEB_DIST_DIR: webDist,
+    // Server settings a suite needs on top (e.g. THREAD_TITLES=heuristic, for titles it can predict).
+    ...options.env,
   });
   const server = await createServer({ env, database });
   const url = await server.start();
@@ -51,6 +55,7 @@ export async function startAppServer(options: { webDist?: string } = {}): Promis
     url,
     model,
     db: database.db,
+    modelRequests: openai.requests,
     [Symbol.asyncDispose]: async () => {
       await server.stop();
       await Promise.all([openai.close(), ifixit.close()]);

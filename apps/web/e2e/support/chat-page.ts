@@ -43,8 +43,9 @@ export class ChatPage {
     return this.page.locator('article.message-assistant:not(.streaming)');
   }
 
+  /** The questions' text (the bubbles: a stored question's Copy and Edit buttons are not part of it). */
   get questions(): Locator {
-    return this.page.locator('article.message-user');
+    return this.page.locator('article.message-user .bubble');
   }
 
   get streamingAnswer(): Locator {

@@ -10,6 +10,8 @@ export const LONG_MARKER = '[long]';
 export const FLOOD_MARKER = '[flood]';
 /** Questions containing this get a reply whose usage the provider doesn't report, so the tokenizer counts it. */
 export const UNREPORTED_USAGE_MARKER = '[no-usage]';
+/** Questions containing this get a numbered answer ("Take 2: …"), different each time they are answered. */
+export const VARIED_MARKER = '[varied]';
 /** Questions mentioning a screen make the model search iFixit first. */
 export const TOOL_MARKER = 'screen';
 
@@ -18,6 +20,13 @@ export interface FakeModelControls {
   outage: boolean;
   /** The `[flood]` reply: this many one-word tokens, this many milliseconds apart. */
   flood?: { tokens: number; delayMs: number };
+  /** How many `[varied]` answers were given so far. */
+  takes?: number;
+}
+
+/** The n-th `[varied]` answer. */
+export function variedAnswer(take: number): string {
+  return `Take ${take}: check the fuse first, then the switch.`;
 }
 
 export const DEFAULT_FLOOD = { tokens: 1500, delayMs: 1 };
@@ -124,6 +133,10 @@ export function fakeModelResponder(controls: FakeModelControls): FakeResponder {
     if (question.includes(FLOOD_MARKER)) {
       const { tokens, delayMs } = controls.flood ?? DEFAULT_FLOOD;
       return { text: floodAnswer(tokens), delayMsBetweenChunks: delayMs };
+    }
+    if (question.includes(VARIED_MARKER)) {
+      controls.takes = (controls.takes ?? 0) + 1;
+      return { text: variedAnswer(controls.takes), delayMsBetweenChunks: CHUNK_DELAY_MS };
     }
     if (question.includes(LONG_MARKER)) return { text: LONG_ANSWER, chunkSize: 40, delayMsBetweenChunks: 80 };
     if (question.includes(SLOW_MARKER)) return { text: SLOW_ANSWER, delayMsBetweenChunks: 150 };

@@ -1,4 +1,10 @@
+import type { ReactNode } from 'react';
+
 interface ChatHeaderProps {
+  /** The thread shown. */
+  title: string;
+  /** The button that opens the thread list, where it is a drawer (a phone); none beside a sidebar. */
+  threadsButton?: ReactNode;
   statsId: string;
   statsOpen: boolean;
   canClear: boolean;
@@ -7,12 +13,24 @@ interface ChatHeaderProps {
   onSignOut: () => void;
 }
 
-export function ChatHeader({ statsId, statsOpen, canClear, onToggleStats, onClear, onSignOut }: ChatHeaderProps) {
+export function ChatHeader({
+  title,
+  threadsButton,
+  statsId,
+  statsOpen,
+  canClear,
+  onToggleStats,
+  onClear,
+  onSignOut,
+}: ChatHeaderProps) {
   return (
     <header className="topbar">
-      <div className="brand">
-        <span className="brand-mark" aria-hidden="true" />
-        <span>FixThread</span>
+      <div className="topbar-lead">
+        {threadsButton}
+        {threadsButton && <span className="brand-mark topbar-mark" aria-hidden="true" />}
+        <h1 className="thread-heading" title={title}>
+          {title}
+        </h1>
       </div>
       <nav className="topbar-actions" aria-label="Conversation">
         <button

@@ -48,3 +48,43 @@ describe('an interrupted reply', () => {
     expect(html).not.toContain('Ask again');
   });
 });
+
+describe('message actions', () => {
+  const handlers = { regenerate: () => {}, startEdit: () => {}, cancelEdit: () => {}, saveEdit: () => {} };
+  const options = { handlers, lastAnswer: false, lastQuestion: false, busy: false, editing: false, highlighted: false };
+  const question: HistoryMessage = { ...reply, id: 1, role: 'user', content: 'Why does it trip?', interrupted: false };
+  const answer: HistoryMessage = { ...reply, interrupted: false, content: 'Check the **element**.' };
+
+  test('a stored message can be found by its id and copied', () => {
+    const html = render(<ChatMessage message={answer} options={options} />);
+    expect(html).toContain('id="message-2"');
+    expect(html).toContain('>Copy</span>');
+    expect(html).not.toContain('Regenerate');
+    expect(html).not.toContain('tabindex');
+  });
+
+  test('only the last answer offers Regenerate, disabled while a reply streams', () => {
+    expect(render(<ChatMessage message={answer} options={{ ...options, lastAnswer: true }} />)).toMatch(
+      /<button type="button" class="message-action">.*Regenerate<\/span><\/button>/,
+    );
+    expect(render(<ChatMessage message={answer} options={{ ...options, lastAnswer: true, busy: true }} />)).toMatch(
+      /<button type="button" class="message-action" disabled="">.*Regenerate/,
+    );
+  });
+
+  test('only the last question offers Edit; editing shows the editor in its place', () => {
+    expect(render(<ChatMessage message={question} options={options} />)).not.toContain('Edit');
+    expect(render(<ChatMessage message={question} options={{ ...options, lastQuestion: true }} />)).toContain('>Edit</span>');
+    const editing = render(<ChatMessage message={question} options={{ ...options, lastQuestion: true, editing: true }} />);
+    expect(editing).toContain('Edit your question');
+    expect(editing).toContain('>Why does it trip?</textarea>');
+    expect(editing).toContain('Save &amp; send');
+    expect(editing).not.toContain('class="bubble"');
+  });
+
+  test('a message opened from a search result is highlighted and can take the focus', () => {
+    const html = render(<ChatMessage message={question} options={{ ...options, highlighted: true }} />);
+    expect(html).toContain('class="message message-user message-highlighted"');
+    expect(html).toContain('tabindex="-1"');
+  });
+});

@@ -1,4 +1,7 @@
 import { useEffect, useId, useLayoutEffect, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
+import { messageCounter } from './composer-counter';
+import { ComposerCounter } from './composer-counter-view';
+import { draftAfter, NO_DRAFT, type SentMessage } from './composer-draft';
 
 interface ComposerProps {
   /** A reply is streaming: sending waits, and Stop is offered instead. */
@@ -7,6 +10,11 @@ interface ComposerProps {
   onSend: (message: string) => void;
   onStop: () => void;
   textareaRef: RefObject<HTMLTextAreaElement | null>;
+  /**
+   * The last message sent from here, as its turn stands (see `sentMessage`): one the server refused goes back
+   * into the field instead of being lost.
+   */
+  sent?: SentMessage | null;
 }
 
 /** On touch devices focusing would pop up the keyboard over the conversation the user came to read. */
@@ -14,11 +22,22 @@ function hasFinePointer(): boolean {
   return window.matchMedia('(pointer: fine)').matches;
 }
 
-export function Composer({ streaming, disabled, onSend, onStop, textareaRef }: ComposerProps) {
+export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sent = null }: ComposerProps) {
   const [text, setText] = useState('');
+  const [draft, setDraft] = useState(NO_DRAFT);
   const inputId = useId();
   const hintId = useId();
-  const canSend = !streaming && !disabled && text.trim() !== '';
+  const counterId = useId();
+  const counter = messageCounter(text);
+  const tooLong = counter.level === 'over';
+  const canSend = !streaming && !disabled && text.trim() !== '' && !tooLong;
+
+  // A refused message comes back (and goes again once it is sent after all), decided as the turn changes.
+  const next = draftAfter(draft, sent, text);
+  if (next.memory !== draft) {
+    setDraft(next.memory);
+    setText(next.text);
+  }
 
   // The field is disabled while the history loads, so autofocus can't work: focus it once it's usable.
   useEffect(() => {
@@ -54,7 +73,7 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef }: C
   };
 
   return (
-    <form className="composer" onSubmit={submit}>
+    <form className={tooLong ? 'composer composer-over' : 'composer'} onSubmit={submit}>
       <label htmlFor={inputId} className="visually-hidden">
         Message
       </label>
@@ -63,7 +82,8 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef }: C
         ref={textareaRef}
         rows={1}
         placeholder="Describe what’s broken…"
-        aria-describedby={hintId}
+        aria-describedby={counter.level === 'hidden' ? hintId : `${hintId} ${counterId}`}
+        aria-invalid={tooLong || undefined}
         disabled={disabled}
         value={text}
         onChange={(event) => setText(event.target.value)}
@@ -72,6 +92,7 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef }: C
       <p id={hintId} className="visually-hidden">
         Enter sends, Shift+Enter adds a new line.
       </p>
+      <ComposerCounter id={counterId} counter={counter} />
       {streaming ? (
         <button type="button" className="composer-button stop-button" onClick={onStop}>
           <span className="stop-icon" aria-hidden="true" />

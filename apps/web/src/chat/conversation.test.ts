@@ -1,9 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import type { History, HistoryMessage } from '../api-types';
 import {
+  editableQuestion,
   hasStoredQuestion,
   lastMessageId,
   questionBefore,
+  regenerableAnswer,
   visibleConversation,
   withFinishedTurn,
   type ChatTurn,
@@ -14,15 +16,17 @@ function message(id: number, role: 'user' | 'assistant', content: string): Histo
 }
 
 function historyOf(messages: HistoryMessage[]): History {
-  return { thread_id: 'user-ada', message_count: messages.length, messages };
+  return { thread_id: 'user-ada', message_count: messages.length, messages, has_more: false, next_before: null };
 }
 
 const before = historyOf([message(1, 'user', 'old question'), message(2, 'assistant', 'old answer')]);
 
 const turn: ChatTurn = {
+  kind: 'ask',
   message: 'new question',
   clientMessageId: 'key-1',
   afterId: 2,
+  replacesFromId: null,
   text: 'partial',
   status: null,
   phase: 'streaming',
@@ -134,5 +138,67 @@ describe('questionBefore', () => {
   test('is unknown when the reply opens the loaded history', () => {
     expect(questionBefore(messages.slice(1), 0)).toBeUndefined();
     expect(questionBefore([message(1, 'assistant', 'a'), message(2, 'assistant', 'b')], 1)).toBeUndefined();
+  });
+});
+
+describe('regenerating the last answer', () => {
+  const history = historyOf([...before.messages, message(3, 'user', 'why?'), message(4, 'assistant', 'first try')]);
+  const regenerate: ChatTurn = { ...turn, kind: 'regenerate', message: 'why?', afterId: 4, replacesFromId: 4 };
+
+  test('is offered on the last message only when it is an answer', () => {
+    expect(regenerableAnswer(history)?.id).toBe(4);
+    expect(regenerableAnswer(withQuestionStored)).toBeUndefined();
+    expect(regenerableAnswer(historyOf([]))).toBeUndefined();
+  });
+
+  test('while streaming, hides the old answer and keeps the stored question in place', () => {
+    const shown = visibleConversation(history, regenerate);
+    expect(shown.messages.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(shown.pendingQuestion).toBeNull();
+  });
+
+  test('once saved, the new answer replaces the old one', () => {
+    const next = withFinishedTurn(history, regenerate, 3, message(5, 'assistant', 'second try'));
+    expect(next.messages.map((m) => [m.id, m.content])).toEqual([
+      [1, 'old question'],
+      [2, 'old answer'],
+      [3, 'why?'],
+      [5, 'second try'],
+    ]);
+    expect(next.message_count).toBe(4);
+  });
+
+  test('after a failure shows the history as the server has it, with no pending question', () => {
+    const shown = visibleConversation(historyOf(history.messages.slice(0, 3)), { ...regenerate, phase: 'failed' });
+    expect(shown.messages.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(shown.pendingQuestion).toBeNull();
+  });
+});
+
+describe('editing the last question', () => {
+  const history = historyOf([...before.messages, message(3, 'user', 'why?'), message(4, 'assistant', 'because')]);
+  const edit: ChatTurn = { ...turn, kind: 'edit', message: 'why not?', afterId: 4, replacesFromId: 3 };
+
+  test('is offered on the last question, answered or not', () => {
+    expect(editableQuestion(history)?.id).toBe(3);
+    expect(editableQuestion(withQuestionStored)?.id).toBe(3);
+    expect(editableQuestion(historyOf([]))).toBeUndefined();
+  });
+
+  test('while streaming, shows the edited question in place of the old question and answer', () => {
+    const shown = visibleConversation(history, edit);
+    expect(shown.messages.map((m) => m.id)).toEqual([1, 2]);
+    expect(shown.pendingQuestion).toBe('why not?');
+  });
+
+  test('once saved, the edited question and its answer replace the old ones', () => {
+    const next = withFinishedTurn(history, edit, 5, message(6, 'assistant', 'that is why'));
+    expect(next.messages.map((m) => [m.id, m.role, m.content])).toEqual([
+      [1, 'user', 'old question'],
+      [2, 'assistant', 'old answer'],
+      [5, 'user', 'why not?'],
+      [6, 'assistant', 'that is why'],
+    ]);
+    expect(next.message_count).toBe(4);
   });
 });

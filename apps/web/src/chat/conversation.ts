@@ -1,13 +1,26 @@
 import type { History, HistoryMessage } from '../api-types';
 import type { ChatError } from './describe-error';
 
+/**
+ * What a turn does: `ask` a new question; `regenerate` the last answer (the question stays, the old answer is
+ * superseded); `edit` the last question (it and its answer are superseded by `message` and a new answer).
+ */
+export type TurnKind = 'ask' | 'regenerate' | 'edit';
+
 /** The reply being streamed (or that failed), shown after the stored history until it is saved. */
 export interface ChatTurn {
+  kind: TurnKind;
+  /** The question: as typed (ask, edit), or the stored one being answered again (regenerate). */
   message: string;
   /** The idempotency key it was sent with: re-sending this attempt under it can't store the question twice. */
   clientMessageId: string;
   /** Largest stored message id when the turn began: anything newer belongs to this turn. */
   afterId: number;
+  /**
+   * Regenerate and edit replace the end of the thread: stored messages from this id on (the last answer; the
+   * last question and its answer) are hidden while the new reply streams, and dropped once it is saved.
+   */
+  replacesFromId: number | null;
   text: string;
   /** Tool activity ("🔍 Searching iFixit..."), cleared when the answer resumes. */
   status: string | null;
@@ -23,6 +36,35 @@ export interface Conversation {
 
 export function lastMessageId(history: History | undefined): number {
   return history?.messages.reduce((max, message) => Math.max(max, message.id), 0) ?? 0;
+}
+
+/** The newest stored message of a role, if it is among the loaded ones. */
+export function lastMessageOf(history: History | undefined, role: HistoryMessage['role']): HistoryMessage | undefined {
+  return history?.messages.findLast((message) => message.role === role);
+}
+
+/** What a regenerate replaces: the thread's last message, when it is an answer. */
+export function regenerableAnswer(history: History | undefined): HistoryMessage | undefined {
+  const last = history?.messages.at(-1);
+  return last?.role === 'assistant' ? last : undefined;
+}
+
+/** What an edit replaces: the thread's last question (and the answer after it, if any). */
+export function editableQuestion(history: History | undefined): HistoryMessage | undefined {
+  return editableQuestionIn(history?.messages ?? []);
+}
+
+/** The same for the messages on screen. */
+export function editableQuestionIn(messages: readonly HistoryMessage[]): HistoryMessage | undefined {
+  const question = messages.findLast((message) => message.role === 'user');
+  if (!question) return undefined;
+  // Only the last turn can be edited: the question, then at most its answer.
+  const after = messages.filter((message) => message.id > question.id);
+  return after.length <= 1 && after.every((message) => message.role === 'assistant') ? question : undefined;
+}
+
+function isReplaced(message: HistoryMessage, turn: ChatTurn): boolean {
+  return turn.replacesFromId !== null && message.id >= turn.replacesFromId;
 }
 
 /**
@@ -42,16 +84,27 @@ export function visibleConversation(history: History | undefined, turn: ChatTurn
   const messages = history?.messages ?? [];
   if (!turn) return { messages, pendingQuestion: null };
   if (turn.phase === 'streaming') {
-    return { messages: messages.filter((message) => message.id <= turn.afterId), pendingQuestion: turn.message };
+    return {
+      messages: messages.filter((message) => message.id <= turn.afterId && !isReplaced(message, turn)),
+      // A regenerated answer's question is stored and stays where it is.
+      pendingQuestion: turn.kind === 'regenerate' ? null : turn.message,
+    };
   }
-  return { messages, pendingQuestion: hasStoredQuestion(history, turn) ? null : turn.message };
+  const pending = turn.kind !== 'regenerate' && !hasStoredQuestion(history, turn);
+  return { messages, pendingQuestion: pending ? turn.message : null };
 }
 
 /**
  * The finished turn as the history will hold it, so the view doesn't blink while the refetch runs. `done`
- * names the stored rows, so a refetch that already brought them in isn't doubled.
+ * names the stored rows, so a refetch that already brought them in isn't doubled. What a regenerate or an edit
+ * replaced (superseded on the server) is dropped.
  */
-export function withFinishedTurn(history: History, turn: ChatTurn, questionId: number, answer: HistoryMessage): History {
+export function withFinishedTurn<H extends History>(history: H, turn: ChatTurn, questionId: number, answer: HistoryMessage): H {
+  if (turn.kind === 'regenerate') {
+    // The question is stored already, before what the new answer replaces.
+    const messages = [...history.messages.filter((message) => !isReplaced(message, turn) && message.id !== answer.id), answer];
+    return { ...history, message_count: history.message_count + messages.length - history.messages.length, messages };
+  }
   const question: HistoryMessage = {
     id: questionId,
     role: 'user',
@@ -61,8 +114,10 @@ export function withFinishedTurn(history: History, turn: ChatTurn, questionId: n
     stopped: false,
     interrupted: false,
   };
-  const others = history.messages.filter((message) => message.id !== questionId && message.id !== answer.id);
-  const messages = [...others, question, answer];
+  const kept = history.messages.filter(
+    (message) => !isReplaced(message, turn) && message.id !== questionId && message.id !== answer.id,
+  );
+  const messages = [...kept, question, answer];
   return { ...history, message_count: history.message_count + messages.length - history.messages.length, messages };
 }
 

@@ -72,3 +72,9 @@ export function describeError(error: unknown): ChatError {
 export function isUnauthorized(error: unknown): boolean {
   return errorData(error)?.code === 'UNAUTHORIZED';
 }
+
+/** The thread (or message) asked for doesn't exist, or isn't this user's: both are 404s. */
+export function isNotFound(error: unknown): boolean {
+  const data = errorData(error);
+  return data?.code === 'NOT_FOUND' || data?.errorCode === 'NOT_FOUND';
+}

@@ -1,15 +1,16 @@
 import { useQuery } from '@tanstack/react-query';
 import { memo } from 'react';
+import { threadInput, type ThreadKey } from '../threads/thread-key';
 import { useTRPC } from '../trpc';
 import { formatCount, formatDateTime } from './format';
 
 /**
- * The numbers behind this conversation. Refetched whenever a turn finishes or the history is cleared; memo, so
+ * The numbers behind the conversation shown. Refetched whenever a turn finishes or the history is cleared; memo, so
  * the chat screen re-rendering on every frame of a streaming reply leaves it alone.
  */
-export const SessionStats = memo(function SessionStats({ id }: { id: string }) {
+export const SessionStats = memo(function SessionStats({ id, threadKey }: { id: string; threadKey: ThreadKey }) {
   const trpc = useTRPC();
-  const stats = useQuery(trpc.chat.sessions.queryOptions());
+  const stats = useQuery(trpc.chat.sessions.queryOptions(threadInput(threadKey)));
 
   return (
     <section id={id} className="stats" aria-labelledby={`${id}-title`}>
