@@ -228,6 +228,9 @@ describe.each(testDrivers())('conversations API on $name', (driver) => {
     expect(thread.id.length).toBeGreaterThan('user-dflt/'.length);
     expect(thread).toMatchObject({ title: null, is_default: false, message_count: 0 });
     expect(await send(token, 'thread question', thread.id)).toEqual({ response: FAKE_REPLY, thread_id: thread.id });
+    // The model saw that thread's conversation, and only it.
+    const prompt = h.openai.requests.at(-1)!.body.messages.map((m) => `${m.role}:${String(m.content)}`);
+    expect(prompt.slice(1)).toEqual(['user:thread question']);
 
     expect(await historyOf(token)).toEqual([
       ['user', 'default question'],

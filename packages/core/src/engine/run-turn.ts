@@ -73,7 +73,7 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
   });
   const usage = new TurnUsage((call) => deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, call)));
   try {
-    const messages = await deps.guard(() => buildPrompt(deps, turn.userId));
+    const messages = await deps.guard(() => buildPrompt(deps, turn.userId, turn.threadId));
     const reply = deps.llm
       ? await replyWithModel(deps, deps.llm, messages, writer, usage, turn.signal)
       : await replyOffline(deps, messages, writer, usage, turn.signal);
@@ -184,9 +184,9 @@ export function fixedPromptTokens(systemPrompt: string, toolbox: Toolbox, withTo
   );
 }
 
-async function buildPrompt(deps: TurnDependencies, userId: string): Promise<ChatMessage[]> {
+async function buildPrompt(deps: TurnDependencies, userId: string, threadId: string): Promise<ChatMessage[]> {
   const budget = Math.max(deps.maxContextTokens - deps.fixedPromptTokens, 1);
-  const history = await loadContext(deps.db, userId, { maxTokens: budget });
+  const history = await loadContext(deps.db, userId, { maxTokens: budget, threadId });
   // A reply stopped before its first token is stored empty; it tells the model nothing.
   const meaningful = history.filter((message) => message.content !== '');
   return [{ role: 'system', content: deps.systemPrompt }, ...meaningful];
