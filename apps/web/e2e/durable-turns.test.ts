@@ -109,10 +109,11 @@ describe.skipIf(!e2eEnabled)('turns are identified by ids, not by their text', (
     await chat.answers.first().getByText('Stopped').waitFor();
     expect(await chat.questions.allTextContents()).toEqual([question]);
 
+    // The first send, the Retry, and any resubscription wsLink made while reconnecting: all under one key.
     const keys = asked(inputs()).map((input) => input.clientMessageId);
-    expect(keys).toHaveLength(2);
+    expect(keys.length).toBeGreaterThanOrEqual(2);
     expect(keys[0]).toMatch(UUID);
-    expect(keys[1]).toBe(keys[0]);
+    expect(new Set(keys)).toEqual(new Set([keys[0]]));
 
     await chat.page.reload();
     await chat.waitForAnswerCount(1);
