@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Route } from 'play
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ChatPage, type StreamInput } from './support/chat-page';
 import { e2eEnabled, launchChromium } from './support/chromium';
-import { startConfiguredAppServer, type ConfiguredAppServer } from './support/configured-app-server';
+import { startAppServer, type AppServer } from './support/app-server';
 import { fakeModelResponder } from './support/fake-model';
 import { WEB_ROOT } from './support/web-dist';
 
@@ -75,13 +75,13 @@ const PHONE: BrowserContextOptions = {
 };
 
 describe.skipIf(!e2eEnabled)('answers with code and tables, and the composer, in a real browser', () => {
-  let app: ConfiguredAppServer;
+  let app: AppServer;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     [app, browser] = await Promise.all([
-      startConfiguredAppServer({
+      startAppServer({
         responder,
         // The first question of each user is answered; once it has spent the quota, the next is refused (429).
         env: { TOKEN_QUOTA: '1', MAX_MESSAGE_CHARS: String(SERVER_MAX_MESSAGE_CHARS) },

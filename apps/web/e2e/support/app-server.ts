@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '@fixthread/core';
 import { testDrivers } from '@fixthread/core/testing';
-import { startFakeIfixit, startFakeOpenAI, type RecordedChatRequest } from '@fixthread/testing';
+import { startFakeIfixit, startFakeOpenAI, type FakeResponder, type RecordedChatRequest } from '@fixthread/testing';
 import { createServer } from '../../../server/src/create-server';
 import { loadEnv } from '../../../server/src/env';
 import { fakeModelResponder, type FakeModelControls } from './fake-model';
@@ -22,7 +22,14 @@ export interface AppServer extends AsyncDisposable {
  * The real server (dev sign-in, built web client) on an ephemeral port, talking to fake OpenAI and iFixit
  * servers, on a fresh database: PGlite, or a new Postgres database when TEST_DATABASE_URL is set.
  */
-export async function startAppServer(options: { webDist?: string; env?: Record<string, string> } = {}): Promise<AppServer> {
+export async function startAppServer(
+  options: {
+    webDist?: string;
+    env?: Record<string, string>;
+    /** Answers the model's requests instead of the shared fake model (whose `model` controls then do nothing). */
+    responder?: FakeResponder;
+  } = {},
+): Promise<AppServer> {
   // Another build (the render bench's baseline) is served as it is; the default one is rebuilt when stale.
   const webDist = options.webDist ?? WEB_DIST;
   if (!options.webDist) await ensureWebDist();
@@ -30,7 +37,7 @@ export async function startAppServer(options: { webDist?: string; env?: Record<s
   const driver = testDrivers().at(-1);
   if (!driver) throw new Error('no test database driver');
   const database = await driver.open();
-  const openai = await startFakeOpenAI({ responder: fakeModelResponder(model) });
+  const openai = await startFakeOpenAI({ responder: options.responder ?? fakeModelResponder(model) });
   const ifixit = await startFakeIfixit();
   const dataDir = mkdtempSync(join(tmpdir(), 'fixthread-web-e2e-'));
   const env = loadEnv({
