@@ -39,6 +39,30 @@ describe('createDatabaseGuard', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
+  it('lets slow work finish while the database keeps answering other work: busy is not down', async () => {
+    const guard = createDatabaseGuard(150);
+    const slow = guard(() => pglite.db.execute(sql`select pg_sleep(0.5), 7 as n`));
+    // Other work keeps being answered while the slow statement runs past its deadline.
+    const others = (async () => {
+      for (let i = 0; i < 8; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await guard(async () => i);
+      }
+    })();
+    await expect(slow).resolves.toMatchObject({ rows: [{ n: 7 }] });
+    await others;
+  });
+
+  it('gives up on work past its deadline once nothing else has been answered for a whole deadline', async () => {
+    const guard = createDatabaseGuard(150);
+    await guard(async () => 'answered');
+    const started = performance.now();
+    await expect(guard(() => new Promise(() => {}))).rejects.toBeInstanceOf(DatabaseUnavailable);
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(140);
+    expect(waited).toBeLessThan(150 * 1.25 + 200);
+  });
+
   it('passes other errors through unchanged: a bad query is not an outage', async () => {
     const error = await createDatabaseGuard(1_000)(() => pglite.db.execute(sql`select * from no_such_table`)).catch((caught: unknown) => caught);
     expect(error).not.toBeInstanceOf(DatabaseUnavailable);

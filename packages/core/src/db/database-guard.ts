@@ -36,23 +36,45 @@ export function isDatabaseUnreachable(error: unknown, depth = 0): boolean {
 
 export type DatabaseGuard = <T>(operation: () => Promise<T>) => Promise<T>;
 
+/** How much longer than the deadline work may take while the database keeps answering other work. */
+const BUSY_GRACE_FACTOR = 10;
+
 /**
  * Runs database work so that an outage answers quickly and as a typed error: connection failures become
  * DatabaseUnavailable, and with a deadline, so does work that has not answered in time (a connection stuck in
  * connect, a server that stopped responding). The late work is not cancelled; its outcome is ignored.
+ *
+ * Slow is not down: work past its deadline keeps waiting while other work on the same guard is still being
+ * answered (a busy pool, a loaded machine), checked every quarter deadline, up to ten deadlines. Only when
+ * nothing has been answered for a whole deadline is the database reported unavailable, so an outage is still
+ * reported within 1.25 deadlines of it starting, and a busy database no longer answers 503s.
  */
 export function createDatabaseGuard(deadlineMs: number | null): DatabaseGuard {
+  // The last time the database answered anything: a result, or an error that is not an outage.
+  let answeredAt = 0;
+  const heard = () => {
+    answeredAt = performance.now();
+  };
   return async (operation) => {
+    const started = performance.now();
     const work = operation();
+    void work.then(heard, (error: unknown) => {
+      if (!isDatabaseUnreachable(error)) heard();
+    });
     if (deadlineMs === null) return translate(work);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new DatabaseUnavailable('The database did not answer in time. Please try again shortly.')),
-        deadlineMs,
-      );
+      const check = () => {
+        const now = performance.now();
+        const alive = answeredAt > now - deadlineMs;
+        if (alive && now - started < deadlineMs * BUSY_GRACE_FACTOR) {
+          timer = setTimeout(check, deadlineMs / 4);
+          return;
+        }
+        reject(new DatabaseUnavailable('The database did not answer in time. Please try again shortly.'));
+      };
+      timer = setTimeout(check, deadlineMs);
     });
-    work.catch(() => {});
     try {
       return await Promise.race([translate(work), deadline]);
     } finally {
