@@ -17,8 +17,11 @@
  *   6. multi-instance.ts            turns/s and TTFT with 1, 2 and 3 instances behind a round-robin client vs
  *                                   1 instance, and following a turn from another instance (production bundle,
  *                                   one process per instance, Postgres + Redis)
+ *   7. photo-upload.ts              a 4 MB photo: upload start → first token vs a text turn's TTFT, with the
+ *                                   upload split into transfer and normalising (in process); server RSS during
+ *                                   20 concurrent uploads vs the files' own size                (child process)
  *
- * Parts 1, 2 and 4 run on PGlite, and on a fresh Postgres database too when TEST_DATABASE_URL or DATABASE_URL
+ * Parts 1, 2, 4 and 7 run on PGlite, and on a fresh Postgres database too when TEST_DATABASE_URL or DATABASE_URL
  * is set; part 3 measures the WebSocket layer, which does not touch the database, so it runs on PGlite only,
  * as does part 5 (what a turn holds in memory, not in the database). Part 6 needs instances sharing one
  * database, so it runs on Postgres only and is skipped without TEST_DATABASE_URL or DATABASE_URL.
@@ -38,6 +41,15 @@ import {
   reportSlowReaderBackpressure,
   type BackpressureResult,
 } from './slow-reader-backpressure';
+import {
+  benchPhoto,
+  measurePhotoTurn,
+  measureUploadMemory,
+  reportPhotoTurn,
+  reportUploadMemory,
+  type PhotoTurnResult,
+  type UploadMemoryResult,
+} from './photo-upload';
 import { benchDrivers, postgresSkippedNote } from './support/databases';
 import { startInProcessServer } from './support/in-process-server';
 import { loadOpenAI } from './support/openai-sdk';
@@ -57,7 +69,7 @@ const load = () => loadavg()[0]?.toFixed(2) ?? '?';
 /** `--parts=1,2` runs only those parts (all by default), for a quick before/after of one figure. */
 function selectedParts(): Set<number> {
   const flag = process.argv.find((arg) => arg.startsWith('--parts='));
-  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5, 6];
+  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7];
   return new Set(parts.filter((part) => Number.isInteger(part)));
 }
 
@@ -70,6 +82,9 @@ async function main(): Promise<void> {
   const throughput: ThroughputResult[] = [];
   const memory: WsMemoryResult[] = [];
   const backpressure: BackpressureResult[] = [];
+  const photoTurns: PhotoTurnResult[] = [];
+  const uploadMemory: UploadMemoryResult[] = [];
+  const photo = parts.has(7) ? await benchPhoto() : undefined;
   const drivers = benchDrivers();
 
   for (const driver of drivers) {
@@ -100,6 +115,10 @@ async function main(): Promise<void> {
       backpressure.push(
         await timed(`${driver.name}: part 4, slow reader`, () => measureSlowReaderBackpressure(driver)),
       );
+    }
+    if (photo) {
+      photoTurns.push(await timed(`${driver.name}: part 7a, photo to first token`, () => measurePhotoTurn(driver, photo)));
+      uploadMemory.push(await timed(`${driver.name}: part 7b, memory of concurrent uploads`, () => measureUploadMemory(driver, photo)));
     }
   }
   const replyMemory = parts.has(5) ? await timed('pglite: part 5, memory per reply', () => measureMemoryPerReply()) : undefined;
@@ -142,6 +161,12 @@ async function main(): Promise<void> {
       '\nPart 6 — 1, 2 and 3 instances behind a round-robin client (each instance a process; clients and fake in this one)',
     );
     reportMultiInstance(multiInstance);
+  }
+  if (photo) {
+    console.log('\nPart 7a — a photo: upload start → first token, against a text turn (server, clients and fake in this process)');
+    reportPhotoTurn(photoTurns);
+    console.log('\nPart 7b — server RSS during 20 concurrent uploads of that photo (server in a child process)');
+    reportUploadMemory(uploadMemory);
   }
   console.log(
     `\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s; 1-min load average ${loadAtStart} at start, ` +

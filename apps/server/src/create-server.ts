@@ -4,23 +4,30 @@ import {
   createChatEngine,
   createRedisLiveEvents,
   inProcessLiveEvents,
-  openDatabase,
   type ChatEngine,
   type Database,
   type LiveEvents,
 } from '@fixthread/core';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { authFromEnv } from './auth/auth-config';
-import { engineOptionsFromEnv, pgliteDir, type Env } from './env';
+import { engineOptionsFromEnv, type Env } from './env';
 import { errorBody, isServerSide, toPublicError } from './errors';
+import { logStreamOption } from './log-destination';
 import { logSerializers } from './log-serializers';
+import { createObservability, type Observability } from './observability/observability';
 import { authRoutes } from './rest/auth-routes';
 import { chatRoutes } from './rest/chat-routes';
 import { healthRoute } from './rest/health-route';
+import { registerOpenApi } from './rest/openapi';
 import { registerWebClient } from './rest/web-client';
+import { RequestLogController } from './request-logging';
+import { openServerDatabase } from './server-database';
+import { logStartupSummary, serverInfoOf, startupFacts } from './startup-summary';
 import { refuseInvalidUtf8Bodies } from './strict-utf8-body';
+import { limitTrpcUploads } from './upload-limits';
 import { closeWebSocketsCleanly } from './websocket-shutdown';
 import { ActiveStreams } from './trpc/active-streams';
 import { appRouter, type AppRouter } from './trpc/root';
@@ -33,6 +40,8 @@ export interface CreateServerOptions {
   /** Where JSON log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream;
   sseKeepAliveMs?: number;
+  /** Where spans go instead of OTEL_EXPORTER_OTLP_ENDPOINT (tests: an in-memory exporter). */
+  spanProcessor?: SpanProcessor;
 }
 
 export interface FixThreadServer {
@@ -57,8 +66,9 @@ const WS_PING_MS = 30_000;
 export async function createServer(options: CreateServerOptions): Promise<FixThreadServer> {
   const { env } = options;
   const auth = authFromEnv(env);
-  const database = options.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, pgliteDir: pgliteDir(env) }));
+  const database = options.database ?? (await openServerDatabase(env));
   const ownsDatabase = !options.database;
+  const observability = createObservability(env, database, options.spanProcessor);
   const redisTrouble: { report: (error: Error, connection: string) => void } = { report: () => {} };
   const live = env.REDIS_URL
     ? createRedisLiveEvents({
@@ -73,9 +83,10 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
       ...engineOptionsFromEnv(env),
       databaseDeadlineMs: database.driver === 'postgres' ? env.DATABASE_TIMEOUT_MS : null,
       live,
+      observer: observability.observer,
     });
     const shutdown = { started: false };
-    const app = await buildApp(options, { engine, database, live, auth, shutdown });
+    const app = await buildApp(options, { engine, database, live, auth, shutdown, observability });
     redisTrouble.report = (error, connection) =>
       app.log.warn(
         { err: error, connection },
@@ -90,7 +101,7 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
     let stopping: Promise<void> | undefined;
     return {
       app,
-      start: () => app.listen({ port: env.PORT, host: env.HOST }),
+      start: async () => logStartupSummary(app.log, await app.listen({ port: env.PORT, host: env.HOST }), startupFacts(env, database)),
       stop: ({ graceMs }: StopOptions = {}) =>
         (stopping ??= (async () => {
           shutdown.started = true;
@@ -106,11 +117,13 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
             clearTimeout(deadline);
           }
           await live.close();
+          await observability.shutdown();
           if (ownsDatabase) await database.close();
         })()),
     };
   } catch (error) {
     await live.close();
+    await observability.shutdown();
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -137,9 +150,13 @@ interface AppDeps {
   live: LiveEvents;
   auth: ReturnType<typeof authFromEnv>;
   shutdown: { started: boolean };
+  observability: Observability;
 }
 
-async function buildApp(options: CreateServerOptions, { engine, database, live, auth, shutdown }: AppDeps): Promise<FastifyInstance> {
+async function buildApp(
+  options: CreateServerOptions,
+  { engine, database, live, auth, shutdown, observability }: AppDeps,
+): Promise<FastifyInstance> {
   const { env } = options;
   const app = Fastify({
     logger: {
@@ -147,8 +164,9 @@ async function buildApp(options: CreateServerOptions, { engine, database, live, 
       serializers: logSerializers,
       // The serializers log no headers; this guards against a future serializer that does.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      ...logStreamOption(env, options.logStream),
     },
+    logController: new RequestLogController({ slowMs: env.SLOW_REQUEST_MS }),
     bodyLimit: env.BODY_LIMIT_BYTES,
     // A URL Fastify cannot route (bad percent-encoding) is answered before any handler; keep our error shape.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
@@ -161,6 +179,7 @@ async function buildApp(options: CreateServerOptions, { engine, database, live, 
   // Every endpoint takes JSON; a text body would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
   refuseInvalidUtf8Bodies(app);
+  limitTrpcUploads(app, env.MAX_IMAGE_BYTES);
 
   // A tRPC client calls a procedure whose input is all optional (`chat.clear()`) with no body at all; tRPC
   // would try to parse the empty body as JSON and refuse it. No body means no input, which `{}` says.
@@ -199,9 +218,10 @@ async function buildApp(options: CreateServerOptions, { engine, database, live, 
       socket.terminate();
     },
   });
+  observability.instrument(app, streams);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: createContextFactory({ engine, streams, shutdown, verify: auth.verify }),
+    createContext: createContextFactory({ engine, streams, shutdown, verify: auth.verify, serverInfo: serverInfoOf(startupFacts(env, database)) }),
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
       if (isWebSocketProtocolError(error.cause)) return;
@@ -210,8 +230,9 @@ async function buildApp(options: CreateServerOptions, { engine, database, live, 
   };
   await app.register(fastifyTRPCPlugin, { prefix: '/trpc', useWSS: true, trpcOptions });
 
-  const sse = { keepAliveMs: options.sseKeepAliveMs ?? 15_000 };
-  await app.register(chatRoutes, { engine, verify: auth.verify, sse });
+  const sse = { keepAliveMs: options.sseKeepAliveMs ?? 15_000, streams: observability.sseStreams };
+  await registerOpenApi(app);
+  await app.register(chatRoutes, { engine, verify: auth.verify, sse, maxImageBytes: env.MAX_IMAGE_BYTES });
   await app.register(authRoutes, { auth });
   await app.register(healthRoute, { database, live });
   await registerWebClient(app, env.WEB_DIST_DIR);

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
+import { DEFAULT_IMAGE_LIMITS, DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
 import { describe, expect, it } from 'vitest';
 import { engineOptionsFromEnv, EnvError, loadEnv } from './env';
 import { workspaceRoot } from './workspace-root';
+import { logsArePretty } from './log-destination';
 
 const SECRET = 'x'.repeat(32);
 
@@ -132,6 +133,7 @@ describe('engineOptionsFromEnv', () => {
       },
       tokenQuota: 100_000,
       titles: 'model',
+      imageLimits: { ...DEFAULT_IMAGE_LIMITS, maxBytes: 10 * 1024 * 1024 },
     });
   });
 
@@ -151,5 +153,88 @@ describe('engineOptionsFromEnv', () => {
   it('prefers Tavily when its key is set', () => {
     const env = loadEnv({ TAVILY_API_KEY: 'tvly-1' });
     expect(engineOptionsFromEnv(env).tools.webSearch).toEqual({ provider: 'tavily', apiKey: 'tvly-1', url: undefined });
+  });
+});
+
+describe('loadEnv: metrics and tracing', () => {
+  it('serves no metrics and traces nothing by default, and names the service fixthread', () => {
+    const env = loadEnv({});
+    expect(env.METRICS_TOKEN).toBeUndefined();
+    expect(env.METRICS_PORT).toBeUndefined();
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+    expect(env.OTEL_SERVICE_NAME).toBe('fixthread');
+  });
+
+  it('reads the metrics token and port, the OTLP endpoint and the service name', () => {
+    expect(
+      loadEnv({
+        METRICS_TOKEN: 'a-long-enough-scrape-token',
+        METRICS_PORT: '9464',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_SERVICE_NAME: 'fixthread-eu',
+      }),
+    ).toMatchObject({
+      METRICS_TOKEN: 'a-long-enough-scrape-token',
+      METRICS_PORT: 9464,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'fixthread-eu',
+    });
+  });
+
+  it('refuses a short metrics token, a bad metrics port, a non-HTTP OTLP endpoint', () => {
+    expect(problemsOf({ METRICS_TOKEN: 'short' })).toEqual(['METRICS_TOKEN']);
+    expect(problemsOf({ METRICS_PORT: '0' })).toEqual(['METRICS_PORT']);
+    expect(problemsOf({ METRICS_PORT: '70000' })).toEqual(['METRICS_PORT']);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' })).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT']);
+  });
+
+  it('refuses METRICS_PORT equal to PORT, where /metrics would be open without its token', () => {
+    expect(problemsOf({ PORT: '8000', METRICS_PORT: '8000' })).toEqual(['METRICS_PORT']);
+    expect(problemsOf({ METRICS_PORT: '8000' })).toEqual(['METRICS_PORT']);
+  });
+});
+
+describe('log settings', () => {
+  it('LOG_FORMAT is unset by default, and requests slower than 1 s are the slow ones', () => {
+    const env = loadEnv({});
+    expect(env.LOG_FORMAT).toBeUndefined();
+    expect(env.SLOW_REQUEST_MS).toBe(1000);
+  });
+
+  it('reads LOG_FORMAT and SLOW_REQUEST_MS, and refuses other values', () => {
+    expect(loadEnv({ LOG_FORMAT: 'pretty', SLOW_REQUEST_MS: '250' })).toMatchObject({ LOG_FORMAT: 'pretty', SLOW_REQUEST_MS: 250 });
+    expect(problemsOf({ LOG_FORMAT: 'yaml' })).toEqual(['LOG_FORMAT']);
+    expect(problemsOf({ SLOW_REQUEST_MS: '0' })).toEqual(['SLOW_REQUEST_MS']);
+    expect(problemsOf({ SLOW_REQUEST_MS: 'soon' })).toEqual(['SLOW_REQUEST_MS']);
+  });
+
+  it('logs are pretty in development on a terminal, JSON in production, in tests and through a pipe, unless LOG_FORMAT says', () => {
+    const pretty = (source: Record<string, string>, terminal: boolean) => logsArePretty(loadEnv({ JWT_SECRET: SECRET, ...source }), terminal);
+    expect(pretty({ NODE_ENV: 'development' }, true)).toBe(true);
+    expect(pretty({ NODE_ENV: 'development' }, false)).toBe(false);
+    expect(pretty({ NODE_ENV: 'production' }, true)).toBe(false);
+    expect(pretty({ NODE_ENV: 'test' }, true)).toBe(false);
+    expect(pretty({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }, false)).toBe(true);
+    expect(pretty({ NODE_ENV: 'development', LOG_FORMAT: 'json' }, true)).toBe(false);
+  });
+});
+
+describe('photo uploads', () => {
+  it('MAX_IMAGE_BYTES defaults to 10 MB and reaches the engine with the other image limits', () => {
+    const env = loadEnv({});
+    expect(env.MAX_IMAGE_BYTES).toBe(10_485_760);
+    expect(engineOptionsFromEnv(env).imageLimits).toEqual({ ...DEFAULT_IMAGE_LIMITS, maxBytes: 10_485_760 });
+  });
+
+  it('reads MAX_IMAGE_BYTES and passes it on, leaving the pixel limits as they are', () => {
+    const env = loadEnv({ MAX_IMAGE_BYTES: '2000000' });
+    expect(env.MAX_IMAGE_BYTES).toBe(2_000_000);
+    expect(engineOptionsFromEnv(env).imageLimits).toEqual({ ...DEFAULT_IMAGE_LIMITS, maxBytes: 2_000_000 });
+  });
+
+  it('refuses a MAX_IMAGE_BYTES that is not a whole number, below 1 KB or above 100 MB', () => {
+    expect(problemsOf({ MAX_IMAGE_BYTES: '10MB' })).toEqual(['MAX_IMAGE_BYTES']);
+    expect(problemsOf({ MAX_IMAGE_BYTES: '100' })).toEqual(['MAX_IMAGE_BYTES']);
+    expect(problemsOf({ MAX_IMAGE_BYTES: String(100 * 1024 * 1024 + 1) })).toEqual(['MAX_IMAGE_BYTES']);
   });
 });

@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ChatEngineOptions, WebSearchOptions } from '@fixthread/core';
-import { DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
+import { DEFAULT_IMAGE_LIMITS, DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
 import { workspaceRoot } from './workspace-root';
 
 /**
@@ -26,6 +26,10 @@ const schema = z.object({
    */
   HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty`: human-readable lines (pino-pretty); `json`: one JSON object a line. Unset: pretty only in development on a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** Requests are logged at debug; one slower than this (streams aside, long by design) at warn. */
+  SLOW_REQUEST_MS: integer(1).default(1_000),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// connection string' }).optional(),
   /**
    * Several instances on one database: they share live turn events (Redis Streams) and stops (pub/sub)
@@ -46,6 +50,11 @@ const schema = z.object({
   MAX_CONTEXT_TOKENS: integer(256).default(8000),
   MAX_MESSAGE_CHARS: integer(1).default(8000),
   BODY_LIMIT_BYTES: integer(1024).default(64 * 1024),
+  /**
+   * Largest photo upload (the file's own bytes), refused before anything is decoded. An upload is held in
+   * memory whole while it is checked, hence the ceiling.
+   */
+  MAX_IMAGE_BYTES: integer(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   IFIXIT_API_URL: httpUrl.default('https://www.ifixit.com/api/2.0'),
   /** A SearXNG instance; with TAVILY_API_KEY it instead overrides Tavily's endpoint. */
   WEB_SEARCH_URL: httpUrl.optional(),
@@ -72,6 +81,13 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: integer(0).default(20_000),
   /** Postgres only: a database operation that has not answered by then fails with 503 DATABASE_UNAVAILABLE. */
   DATABASE_TIMEOUT_MS: integer(100, 60_000).default(1_000),
+  /** Serves GET /metrics on the main port to scrapers that send it as `Authorization: Bearer …`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Serves /metrics without a token on this port of 127.0.0.1 only, for an agent on the same host. */
+  METRICS_PORT: integer(1, 65_535).optional(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset, nothing is traced. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('fixthread'),
 });
 
 type RawEnv = z.infer<typeof schema>;
@@ -115,6 +131,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
       },
     ]);
   }
+  if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT === raw.PORT) {
+    throw new EnvError([{ variable: 'METRICS_PORT', problem: 'must differ from PORT (the main port serves /metrics only with METRICS_TOKEN)' }]);
+  }
   const root = workspaceRoot();
   const fromRoot = (path: string) => (isAbsolute(path) ? path : resolve(root, path));
   return {
@@ -154,6 +173,7 @@ export function engineOptionsFromEnv(env: Env): Omit<ChatEngineOptions, 'db'> {
     },
     tokenQuota: env.TOKEN_QUOTA ?? null,
     titles: env.THREAD_TITLES,
+    imageLimits: { ...DEFAULT_IMAGE_LIMITS, maxBytes: env.MAX_IMAGE_BYTES },
   };
 }
 

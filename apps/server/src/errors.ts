@@ -28,6 +28,11 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   QUOTA_EXCEEDED: 429,
   UPSTREAM_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
+  UNSUPPORTED_IMAGE: 415,
+  IMAGE_TOO_LARGE: 413,
+  IMAGE_TOO_MANY_PIXELS: 422,
+  ATTACHMENT_NOT_FOUND: 404,
+  MODEL_CANNOT_SEE_IMAGES: 422,
 };
 
 /** A socket still open while the server shuts down asked for a new turn: another instance should take it. */

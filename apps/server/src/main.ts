@@ -1,5 +1,6 @@
-import { createServer } from './create-server';
+import { createServer, type FixThreadServer } from './create-server';
 import { EnvError, loadEnv, type Env } from './env';
+import { PgliteInUse } from './pglite-lock';
 
 /**
  * After the grace period, replies in flight are stopped and saved; this is how long those saves may take
@@ -17,8 +18,19 @@ function loadEnvOrExit(): Env {
   }
 }
 
+/** A database another process holds is a setup problem, told plainly; anything else is a crash with its stack. */
+async function createServerOrExit(env: Env): Promise<FixThreadServer> {
+  try {
+    return await createServer({ env });
+  } catch (error) {
+    if (!(error instanceof PgliteInUse)) throw error;
+    process.stderr.write(`${error.message}\nFixThread server not started.\n`);
+    process.exit(1);
+  }
+}
+
 const env = loadEnvOrExit();
-const server = await createServer({ env });
+const server = await createServerOrExit(env);
 await server.start();
 
 let shuttingDown = false;

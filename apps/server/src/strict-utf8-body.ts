@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isMultipartFormData } from './upload-limits';
 
 /** A request body that is not UTF-8: refused, since decoding would silently store U+FFFD in its place. */
 export class InvalidUtf8Body extends Error {
@@ -20,7 +21,8 @@ const invalidBodies = new WeakSet<FastifyRequest>();
  */
 export function refuseInvalidUtf8Bodies(app: FastifyInstance): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
-    if (request.headers['content-type'] === undefined) return payload;
+    // A multipart body carries a photo's binary bytes; its reader takes only the file part.
+    if (request.headers['content-type'] === undefined || isMultipartFormData(request.headers['content-type'])) return payload;
     return payload.pipe(new Utf8Validator(() => invalidBodies.add(request)));
   });
   app.addHook('preValidation', async (request) => {

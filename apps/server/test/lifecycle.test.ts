@@ -160,7 +160,8 @@ describe('logging', () => {
 
   it('a token in the URL does not authenticate a tRPC HTTP call, and URLs are logged without their query', async () => {
     const { lines, logStream } = captureLogs();
-    const h = await startHarness(testDrivers()[0]!, { logStream });
+    // Requests are logged at debug.
+    const h = await startHarness(testDrivers()[0]!, { logStream, env: { LOG_LEVEL: 'debug' } });
     const token = await signToken('url-user');
     const params = encodeURIComponent(JSON.stringify({ token }));
     try {

@@ -1,7 +1,6 @@
-import type { AppRouter } from '@fixthread/server/router';
-import type { inferRouterOutputs } from '@trpc/server';
+import type { RouterOutputs, TurnEvent } from '@fixthread/client';
 
-type ChatOutputs = inferRouterOutputs<AppRouter>['chat'];
+type ChatOutputs = RouterOutputs['chat'];
 
 export type History = ChatOutputs['history'];
 export type HistoryMessage = History['messages'][number];
@@ -12,10 +11,10 @@ type Yielded<T> = T extends AsyncIterable<infer Item> ? Item : never;
 
 /** What `chat.stream` yields: a tracked `{ id, data }` envelope, so a reconnecting socket resumes the turn. */
 export type StreamEnvelope = Yielded<ChatOutputs['stream']>;
-export type TurnEvent = StreamEnvelope['data'];
+export type { TurnEvent };
 export type DoneEvent = Extract<TurnEvent, { type: 'done' }>;
 
-type ThreadOutputs = inferRouterOutputs<AppRouter>['threads'];
+type ThreadOutputs = RouterOutputs['threads'];
 
 export type ThreadPage = ThreadOutputs['list'];
 export type ThreadSummary = ThreadPage['threads'][number];

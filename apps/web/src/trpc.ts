@@ -1,10 +1,10 @@
-import type { AppRouter } from '@fixthread/server/router';
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import { createFixThreadClient, type AppRouter } from '@fixthread/client';
+import type { TRPCClient, TRPCWebSocketClient } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
-export type WsClient = ReturnType<typeof createWSClient>;
+export type WsClient = TRPCWebSocketClient;
 
 /** One signed-in user's link to the API: HTTP for queries and mutations, a WebSocket for streamed turns. */
 export interface ApiConnection {
@@ -20,28 +20,20 @@ function reconnectDelayMs(attempt: number): number {
   return Math.min(500 * 2 ** attempt, 10_000);
 }
 
-function webSocketUrl(path: string): string {
-  const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${window.location.host}${path}`;
-}
-
 export function connectApi(token: string): ApiConnection {
-  const ws = createWSClient({
-    url: webSocketUrl('/trpc'),
-    connectionParams: () => ({ token }),
-    retryDelayMs: reconnectDelayMs,
-    // Idle users hold no socket; the next turn opens one.
-    lazy: { enabled: true, closeMs: 30_000 },
-    keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
+  const api = createFixThreadClient({
+    // The page's own origin: the server serves the app, and Vite's dev server proxies /trpc to it.
+    url: window.location.origin,
+    token,
+    webSocketOptions: {
+      retryDelayMs: reconnectDelayMs,
+      // Idle users hold no socket; the next turn opens one.
+      lazy: { enabled: true, closeMs: 30_000 },
+      keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
+    },
   });
-  const client = createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: wsLink({ client: ws }),
-        false: httpBatchLink({ url: '/trpc', headers: () => ({ Authorization: `Bearer ${token}` }) }),
-      }),
-    ],
-  });
-  return { token, client, ws, close: () => void ws.close() };
+  // Browsers have a global WebSocket, so the client makes its socket client at once.
+  const ws = api.webSocketClient;
+  if (!ws) throw new Error('This browser has no WebSocket');
+  return { token, client: api.trpc, ws, close: () => void api.close() };
 }

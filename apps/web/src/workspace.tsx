@@ -4,6 +4,7 @@ import type { SearchResult, ThreadSummary } from './api-types';
 import { ChatScreen } from './chat/chat-screen';
 import { useChatTurns } from './chat/chat-turns-context';
 import { describeError } from './chat/describe-error';
+import { ModelBanner } from './connection/model-banner';
 import { exportThread } from './threads/export-thread';
 import { displayTitle } from './threads/thread-format';
 import type { ExportFormat } from './threads/thread-item';
@@ -185,6 +186,7 @@ export function Workspace() {
 
   return (
     <div className={narrow ? 'app-shell' : 'app-shell with-sidebar'}>
+      <ModelBanner />
       {!narrow && sidebar}
       <ChatScreen
         key={storageKey(key)}

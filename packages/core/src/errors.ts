@@ -12,7 +12,12 @@ export abstract class DomainError extends Error {
     | 'UPSTREAM_UNAVAILABLE'
     | 'DATABASE_UNAVAILABLE'
     | 'NOT_FOUND'
-    | 'CONFLICT';
+    | 'CONFLICT'
+    | 'UNSUPPORTED_IMAGE'
+    | 'IMAGE_TOO_LARGE'
+    | 'IMAGE_TOO_MANY_PIXELS'
+    | 'ATTACHMENT_NOT_FOUND'
+    | 'MODEL_CANNOT_SEE_IMAGES';
 }
 
 export class ValidationError extends DomainError {
@@ -82,4 +87,62 @@ export class ConflictError extends DomainError {
     super(message);
     this.name = 'ConflictError';
   }
+}
+
+/** The bytes are not a JPEG, PNG or WebP image (whatever the file's name or declared type), or cannot be decoded. */
+export class UnsupportedImage extends DomainError {
+  readonly code = 'UNSUPPORTED_IMAGE';
+  constructor(message = 'Attach a JPEG, PNG or WebP image.') {
+    super(message);
+    this.name = 'UnsupportedImage';
+  }
+}
+
+/** Refused before decoding: more bytes than `MAX_IMAGE_BYTES`. */
+export class ImageTooLarge extends DomainError {
+  readonly code = 'IMAGE_TOO_LARGE';
+  constructor(readonly maxBytes: number) {
+    super(`The image is larger than ${formatMegabytes(maxBytes)}.`);
+    this.name = 'ImageTooLarge';
+  }
+}
+
+/**
+ * Refused from the header, before decoding: the image claims more pixels than may be decoded. A small file
+ * can declare a huge image (a decompression bomb), so the byte limit alone does not bound memory.
+ */
+export class ImageTooManyPixels extends DomainError {
+  readonly code = 'IMAGE_TOO_MANY_PIXELS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageTooManyPixels';
+  }
+}
+
+/** Unknown, another user's, or (when linking to a message) already sent: the caller cannot tell which. */
+export class AttachmentNotFound extends DomainError {
+  readonly code = 'ATTACHMENT_NOT_FOUND';
+  constructor(message = 'Attachment not found') {
+    super(message);
+    this.name = 'AttachmentNotFound';
+  }
+}
+
+/**
+ * The configured model refused the message's photos (a text-only model). The message stays stored with its
+ * photos, so it can be answered once a vision model is configured.
+ */
+export class ModelCannotSeeImages extends DomainError {
+  readonly code = 'MODEL_CANNOT_SEE_IMAGES';
+  constructor(
+    message = "The configured model can't look at photos. Your message is saved: set OPENAI_MODEL to a vision model (for example gpt-4o-mini) and send it again, or ask without the photo.",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ModelCannotSeeImages';
+  }
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${Number((bytes / (1024 * 1024)).toFixed(1))} MB`;
 }

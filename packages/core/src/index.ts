@@ -9,6 +9,7 @@ export {
   clearThread,
   stats,
   type HistoryMessage,
+  type MessageAttachment,
   type ThreadStats,
   type ToolCallRecord,
   type AssistantMessageInput,
@@ -28,7 +29,8 @@ export {
 } from './db/index';
 export type { Source } from './db/schema';
 export { createChatEngine, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX } from './engine/create-chat-engine';
-export { validateMessage } from './engine/validate-message';
+export { validateCaption, validateMessage } from './engine/validate-message';
+export type { TurnMode, TurnObserver, TurnOutcome, TurnSummary } from './engine/turn-observer';
 export { eventIdOf, parseEventId } from './engine/event-id';
 export {
   DEFAULT_SYSTEM_PROMPT,
@@ -51,6 +53,8 @@ export type {
   SendResult,
   HistoryResult,
   ClearResult,
+  UploadedAttachment,
+  AttachmentFile,
 } from './engine/types';
 export type { ControlMessage, LiveEvents, LiveStatus } from './live/live-events';
 export { inProcessLiveEvents } from './live/in-process-live-events';
@@ -59,3 +63,24 @@ export type { ThreadSummary } from './store/threads';
 export type { SearchResult } from './store/search';
 export type { ExportedMessage } from './store/export';
 export { TITLE_PURPOSE_HEADER } from './engine/thread-titles';
+export { sniffImageType, type ImageKind } from './attachments/sniff-image-type';
+export { DEFAULT_IMAGE_LIMITS, MAX_LONG_SIDE, THUMBNAIL_LONG_SIDE, type ImageLimits } from './attachments/image-limits';
+// Types only: normaliseImage loads sharp, which the server's bundle cannot hold (see attachments-foundation.md).
+export type { NormalisedImage, EncodedImage } from './attachments/normalise-image';
+export { imageTokens, type ImageDetail, type ImageTokenCount } from './attachments/image-tokens';
+export {
+  saveAttachment,
+  getAttachment,
+  claimAttachments,
+  attachmentsOfMessages,
+  imagesForContext,
+  sweepUnsentAttachments,
+  isAttachmentId,
+  MAX_ATTACHMENTS_PER_MESSAGE,
+  type SavedAttachment,
+  type AttachmentMeta,
+  type AttachmentContent,
+  type AttachmentVariant,
+  type ContextImage,
+} from './store/attachments';
+export { ATTACHMENT_CONTENT_TYPES, type AttachmentContentType } from './db/schema';

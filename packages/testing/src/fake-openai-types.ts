@@ -65,6 +65,8 @@ export interface FakeErrorReply {
     /** Defaults follow the status: `requests`, `server_error`, `invalid_request_error`, … */
     type?: string;
     code?: string | null;
+    /** The request field at fault, as OpenAI names it (`messages.[1].content.[1].type`); null by default. */
+    param?: string | null;
     /** 429 only: sent as the `retry-after-ms` header, which the openai SDK honours. */
     retryAfterMs?: number;
   };
@@ -140,4 +142,9 @@ export interface FakeOpenAIOptions {
   record?: boolean;
   /** What requests marked `x-fixthread-purpose: title` get (default: a short title with a small usage). */
   titleReply?: FakeReply;
+  /**
+   * Default `true`. `false` answers like a text-only model (gpt-3.5-turbo): any request with an `image_url`
+   * content part gets OpenAI's 400, without taking a scripted reply. Such requests are still recorded.
+   */
+  acceptsImages?: boolean;
 }

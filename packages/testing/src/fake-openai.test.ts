@@ -328,6 +328,47 @@ describe('errors and failures', () => {
   });
 });
 
+describe('images', () => {
+  const photo = 'data:image/png;base64,iVBORw0KGgo=';
+  const withPhoto = [
+    messages[0]!,
+    {
+      role: 'user' as const,
+      content: [
+        { type: 'text' as const, text: 'What is this part?' },
+        { type: 'image_url' as const, image_url: { url: photo, detail: 'low' as const } },
+      ],
+    },
+  ];
+
+  it('records image parts as the SDK sent them, and answers them by default', async () => {
+    fake.enqueue({ text: 'A ribbon cable.' });
+    const res = await client.chat.completions.create({ model: 'm', messages: withPhoto });
+    expect(res.choices[0]!.message.content).toBe('A ribbon cable.');
+    expect(fake.requests[0]!.body.messages[1]!.content).toEqual([
+      { type: 'text', text: 'What is this part?' },
+      { type: 'image_url', image_url: { url: photo, detail: 'low' } },
+    ]);
+  });
+
+  it('acceptsImages: false refuses image parts with OpenAI\'s 400 and keeps the scripted reply for the next request', async () => {
+    await using textOnly = await startFakeOpenAI({ acceptsImages: false, script: [{ text: 'text is fine' }] });
+    const sdk = new OpenAI({ baseURL: textOnly.baseURL, apiKey: 'x', maxRetries: 0 });
+    const refused = await sdk.chat.completions.create({ model: 'gpt-3.5-turbo', messages: withPhoto, stream: true }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'messages.[1].content.[1].type',
+      code: null,
+      message: expect.stringContaining('Invalid content type. image_url is only supported by certain models.') as unknown,
+    });
+    expect(textOnly.requests).toHaveLength(1);
+    const res = await sdk.chat.completions.create({ model: 'gpt-3.5-turbo', messages });
+    expect(res.choices[0]!.message.content).toBe('text is fine');
+  });
+});
+
 describe('server', () => {
   it('lists models and rejects unknown routes like OpenAI', async () => {
     const models = await client.models.list();

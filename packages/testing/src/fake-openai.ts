@@ -3,6 +3,7 @@ import { type ServerResponse } from 'node:http';
 import {
   type ChatRequestBody,
   type FakeDropReply,
+  type FakeErrorReply,
   type FakeOpenAIOptions,
   type FakeReply,
   type FakeResponder,
@@ -167,6 +168,28 @@ async function serve(ctx: RequestContext, reply: FakeReply, body: ChatRequestBod
 const TITLE_PURPOSE_HEADER = 'x-fixthread-purpose';
 const DEFAULT_TITLE_REPLY: FakeReply = { text: 'Device repair help', usage: { prompt_tokens: 60, completion_tokens: 4 } };
 
+/**
+ * What OpenAI answers a text-only model (gpt-3.5-turbo) sent an image: a 400 naming the first image part.
+ * Undefined when the request has none.
+ */
+function imageRefusal(body: ChatRequestBody): FakeErrorReply | undefined {
+  for (const [m, message] of body.messages.entries()) {
+    if (!Array.isArray(message.content)) continue;
+    const p = message.content.findIndex((part) => (part as { type?: unknown } | null)?.type === 'image_url');
+    if (p < 0) continue;
+    return {
+      error: {
+        status: 400,
+        message: 'Invalid content type. image_url is only supported by certain models.',
+        type: 'invalid_request_error',
+        param: `messages.[${m}].content.[${p}].type`,
+        code: null,
+      },
+    };
+  }
+  return undefined;
+}
+
 function isChatBody(value: unknown): value is ChatRequestBody {
   return (
     typeof value === 'object' && value !== null && Array.isArray((value as { messages?: unknown }).messages)
@@ -256,7 +279,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       reply: undefined,
     };
     if (options.record !== false) requests.push(record);
-    const reply = queue.shift() ?? (await responder?.(body, { index, headers: req.headers })) ?? defaultReply;
+    const reply =
+      (options.acceptsImages === false ? imageRefusal(body) : undefined) ??
+      queue.shift() ??
+      (await responder?.(body, { index, headers: req.headers })) ??
+      defaultReply;
     record.reply = reply;
     if (!reply) {
       return sendError(res, {

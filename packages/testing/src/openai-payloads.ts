@@ -201,7 +201,7 @@ export function errorBody(error: FakeErrorReply['error']): { error: Record<strin
     error: {
       message: error.message ?? fallback.message,
       type: error.type ?? fallback.type,
-      param: null,
+      param: error.param ?? null,
       code: error.code === undefined ? fallback.code : error.code,
     },
   };

@@ -7,6 +7,8 @@ import { isServerSide, toPublicError } from '../errors';
 export interface SseOptions {
   /** Comment lines at this interval keep proxies from closing a stream that is waiting on a slow tool. */
   keepAliveMs: number;
+  /** Counts the streams being served (the metrics' active streams); entered as one opens, left as it ends. */
+  streams?: { enter(): () => void };
 }
 
 /**
@@ -32,6 +34,7 @@ export async function streamTurnAsSse(
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
   });
+  const leave = options.streams?.enter();
   const disconnected = new AbortController();
   const onClose = () => disconnected.abort();
   res.on('close', onClose);
@@ -46,6 +49,7 @@ export async function streamTurnAsSse(
     clearInterval(keepAlive);
     res.off('close', onClose);
     res.end();
+    leave?.();
   }
 }
 

@@ -9,6 +9,7 @@ import { assertNotExpired, authenticateHeader } from '../auth/authenticate';
 import type { AuthenticatedUser, VerifyToken } from '../auth/verify-token';
 import { INTERNAL_ERROR, ServerShuttingDown, toPublicError, trpcCodeFor, type PublicError } from '../errors';
 import type { ActiveStreams } from './active-streams';
+import type { ServerInfo } from './routers/server-info';
 
 export interface Context {
   engine: ChatEngine;
@@ -18,6 +19,7 @@ export interface Context {
   user: AuthenticatedUser | null;
   /** Why `user` is null, so the procedure that needs a user can say what was wrong with the token. */
   authError: UnauthorizedError | null;
+  serverInfo: ServerInfo;
 }
 
 export interface ContextDeps {
@@ -25,6 +27,7 @@ export interface ContextDeps {
   streams: ActiveStreams;
   shutdown: { readonly started: boolean };
   verify: VerifyToken;
+  serverInfo: ServerInfo;
 }
 
 /**

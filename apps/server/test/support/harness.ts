@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestDatabase, TestDriver } from '@fixthread/core/testing';
 import { conversations, userUsage } from '@fixthread/core/schema';
 import { startFakeIfixit, startFakeOpenAI, type FakeIfixit, type FakeOpenAI } from '@fixthread/testing';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
 import { createServer, type FixThreadServer } from '../../src/create-server';
 import { loadEnv } from '../../src/env';
@@ -17,6 +18,7 @@ export interface HarnessOptions {
   sseKeepAliveMs?: number;
   /** Reuse a database (restart tests); otherwise the driver opens a fresh one that close() drops. */
   database?: TestDatabase;
+  spanProcessor?: SpanProcessor;
 }
 
 export interface Harness {
@@ -65,6 +67,7 @@ export async function startHarness(driver: TestDriver, options: HarnessOptions =
     database,
     logStream: options.logStream,
     sseKeepAliveMs: options.sseKeepAliveMs,
+    spanProcessor: options.spanProcessor,
   });
   const url = await server.start();
   return {

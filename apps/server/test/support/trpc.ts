@@ -5,7 +5,7 @@ import { createFixThreadClient, type AppRouter, type FixThreadClient } from '../
 
 /** The documented client, with the `ws` package standing in for the WebSocket Node 20 lacks. */
 export function connect(url: string, token: string | (() => Promise<string>)): FixThreadClient {
-  return createFixThreadClient({ url, token, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+  return createFixThreadClient({ url, token, WebSocket });
 }
 
 export interface SubscriptionOutcome {

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '@fixthread/core';
 import { testDrivers } from '@fixthread/core/testing';
-import { startFakeIfixit, startFakeOpenAI, type FakeResponder, type RecordedChatRequest } from '@fixthread/testing';
+import {
+  startFakeIfixit,
+  startFakeOpenAI,
+  type FakeOpenAIOptions,
+  type FakeResponder,
+  type RecordedChatRequest,
+} from '@fixthread/testing';
 import { createServer } from '../../../server/src/create-server';
 import { loadEnv } from '../../../server/src/env';
 import { fakeModelResponder, type FakeModelControls } from './fake-model';
@@ -28,6 +34,8 @@ export async function startAppServer(
     env?: Record<string, string>;
     /** Answers the model's requests instead of the shared fake model (whose `model` controls then do nothing). */
     responder?: FakeResponder;
+    /** How the fake model behaves besides its replies, e.g. `acceptsImages: false` for a text-only model. */
+    fakeOpenAI?: Pick<FakeOpenAIOptions, 'acceptsImages'>;
   } = {},
 ): Promise<AppServer> {
   // Another build (the render bench's baseline) is served as it is; the default one is rebuilt when stale.
@@ -37,7 +45,7 @@ export async function startAppServer(
   const driver = testDrivers().at(-1);
   if (!driver) throw new Error('no test database driver');
   const database = await driver.open();
-  const openai = await startFakeOpenAI({ responder: options.responder ?? fakeModelResponder(model) });
+  const openai = await startFakeOpenAI({ ...options.fakeOpenAI, responder: options.responder ?? fakeModelResponder(model) });
   const ifixit = await startFakeIfixit();
   const dataDir = mkdtempSync(join(tmpdir(), 'fixthread-web-e2e-'));
   const env = loadEnv({

@@ -11,6 +11,7 @@ const reply: HistoryMessage = {
   sources: [],
   stopped: false,
   interrupted: true,
+  attachments: [],
 };
 
 const askAgain = { question: 'Why does my kettle trip the fuse?', busy: false, onAsk: () => {} };

@@ -1,5 +1,7 @@
 import { memo, useId } from 'react';
 import type { HistoryMessage } from '../api-types';
+import type { MessageAttachment } from './attachments/attachment-types';
+import { MessageAttachments } from './attachments/message-attachments';
 import { MarkdownAnswer } from './markdown-answer';
 import { CopyButton, EditIcon, RegenerateIcon } from './message-actions';
 import { MessageEditor } from './message-editor';
@@ -57,7 +59,18 @@ function articleProps(label: string, role: 'user' | 'assistant', stored: StoredP
   };
 }
 
-export function UserMessage({ content, note, stored }: { content: string; note?: string; stored?: StoredProps }) {
+export function UserMessage({
+  content,
+  note,
+  stored,
+  attachments = [],
+}: {
+  content: string;
+  note?: string;
+  stored?: StoredProps;
+  /** The question's photos: stored ones, or those just sent (shown from the local files until stored). */
+  attachments?: readonly MessageAttachment[];
+}) {
   const options = stored?.options;
   if (options?.editing) {
     return (
@@ -68,7 +81,9 @@ export function UserMessage({ content, note, stored }: { content: string; note?:
   }
   return (
     <article {...articleProps('You said', 'user', stored)}>
-      <div className="bubble">{content}</div>
+      <MessageAttachments attachments={attachments} />
+      {/* A photo alone is a question too. */}
+      {(content !== '' || attachments.length === 0) && <div className="bubble">{content}</div>}
       {note && <p className="message-note">{note}</p>}
       {options && (
         <div className="message-actions">
@@ -171,8 +186,14 @@ function sameMessage(a: HistoryMessage, b: HistoryMessage): boolean {
     a.stopped === b.stopped &&
     a.interrupted === b.interrupted &&
     a.timestamp === b.timestamp &&
+    sameAttachments(a.attachments, b.attachments) &&
     (a.sources === b.sources || JSON.stringify(a.sources) === JSON.stringify(b.sources))
   );
+}
+
+/** A stored photo never changes: its id says it all. */
+function sameAttachments(a: readonly MessageAttachment[], b: readonly MessageAttachment[]): boolean {
+  return a === b || (a.length === b.length && a.every((photo, index) => photo.id === b[index]?.id));
 }
 
 function sameAskAgain(a: AskAgain | undefined, b: AskAgain | undefined): boolean {
@@ -208,7 +229,7 @@ interface ChatMessageProps {
 export const ChatMessage = memo(
   function ChatMessage({ message, askAgain, options }: ChatMessageProps) {
     return message.role === 'user' ? (
-      <UserMessage content={message.content} stored={{ id: message.id, options }} />
+      <UserMessage content={message.content} stored={{ id: message.id, options }} attachments={message.attachments} />
     ) : (
       <AssistantMessage message={message} askAgain={askAgain} options={options} />
     );

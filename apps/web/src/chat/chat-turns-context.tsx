@@ -33,11 +33,12 @@ export function ChatTurnsProvider({ children }: { children: ReactNode }) {
       void queryClient.invalidateQueries({ queryKey: trpc.chat.sessions.queryKey() });
       void queryClient.invalidateQueries({ queryKey: trpc.threads.list.pathKey() });
     };
-    const open = ({ kind, threadKey, message, clientMessageId }: TurnRequest, handlers: TurnHandlers) => {
+    const open = ({ kind, threadKey, message, clientMessageId, attachments }: TurnRequest, handlers: TurnHandlers) => {
       const thread = threadInput(threadKey);
+      const photos = attachments?.length ? { attachments: [...attachments] } : {};
       const subscription =
         kind === 'ask'
-          ? client.chat.stream.subscribe({ ...thread, message, clientMessageId }, handlers)
+          ? client.chat.stream.subscribe({ ...thread, message, clientMessageId, ...photos }, handlers)
           : kind === 'edit'
             ? client.chat.edit.subscribe({ ...thread, message, clientMessageId }, handlers)
             : client.chat.regenerate.subscribe({ ...thread, clientMessageId }, handlers);

@@ -7,7 +7,7 @@ import { withFinishedTurn } from './conversation';
 import type { FrameClock } from './frame-batcher';
 
 function message(id: number, role: 'user' | 'assistant', content: string): HistoryMessage {
-  return { id, role, content, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false };
+  return { id, role, content, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false, attachments: [] };
 }
 
 function historyOf(messages: HistoryMessage[], threadId = 'user-ada'): History {
@@ -262,6 +262,62 @@ describe('ChatTurns', () => {
     await h.turns.retry(null);
     expect(h.streams[1]?.request).toMatchObject({ kind: 'edit', message: 'rephrased' });
     expect(h.turns.get(null).turn).toMatchObject({ kind: 'edit', replacesFromId: 5, afterId: 5 });
+  });
+
+  test('a question with photos sends their ids, shows them until stored, and keeps them in the history', () => {
+    const h = harness({ '': historyOf([]) });
+    const photos = [
+      { id: 'att_a', content_type: 'image/jpeg' as const, width: 1200, height: 900 },
+      { id: 'att_b', content_type: 'image/png' as const, width: 800, height: 800 },
+    ];
+    h.turns.send(null, 'Is this battery safe?', photos);
+    const [stream] = h.streams;
+    expect(stream?.request).toMatchObject({ kind: 'ask', message: 'Is this battery safe?', attachments: ['att_a', 'att_b'] });
+    expect(h.turns.get(null).turn?.attachments).toEqual(photos);
+    h.emit(stream!, { type: 'token', content: 'It is swollen.' });
+    h.done(stream!, 1, 2);
+    expect(h.histories.get('')?.messages.map((m) => [m.role, m.attachments.map((photo) => photo.id)])).toEqual([
+      ['user', ['att_a', 'att_b']],
+      ['assistant', []],
+    ]);
+  });
+
+  test('a question without photos sends no attachments field', () => {
+    const h = harness({ '': historyOf([]) });
+    h.turns.send(null, 'plain');
+    expect(h.streams[0]?.request).not.toHaveProperty('attachments');
+  });
+
+  test('an edit keeps the question’s photos on screen and lets the server move them', () => {
+    const photo = { id: 'att_a', content_type: 'image/jpeg' as const, width: 10, height: 10 };
+    const h = harness({ '': historyOf([{ ...message(1, 'user', 'what is this?'), attachments: [photo] }]) });
+    h.turns.edit(null, 'what part is this?');
+    expect(h.streams[0]?.request).not.toHaveProperty('attachments');
+    expect(h.turns.get(null).turn?.attachments).toEqual([photo]);
+    h.done(h.streams[0]!, 3, 4);
+    expect(h.histories.get('')?.messages.find((m) => m.id === 3)?.attachments).toEqual([photo]);
+  });
+
+  test('Retry of a stored question with photos answers it again instead of asking without them', async () => {
+    const photo = { id: 'att_a', content_type: 'image/jpeg' as const, width: 10, height: 10 };
+    const h = harness({ '': historyOf([]) });
+    h.turns.send(null, 'what is this?', [photo]);
+    h.streams[0]!.handlers.onError(
+      serverError('UNPROCESSABLE_CONTENT', 'MODEL_CANNOT_SEE_IMAGES', "The configured model can't look at photos."),
+    );
+    expect(h.turns.get(null).turn?.error).toMatchObject({ kind: 'upstream', title: 'The assistant can’t look at photos' });
+    // The failure refetched the history: the question is stored, with its photo.
+    const stored = historyOf([{ ...message(1, 'user', 'what is this?'), attachments: [photo] }]);
+    h.histories.set('', stored);
+    h.setFresh(() => Promise.resolve(stored));
+    await h.turns.retry(null);
+    expect(h.streams[1]?.request).toMatchObject({ kind: 'regenerate' });
+    expect(h.streams[1]?.request).not.toHaveProperty('attachments');
+    h.done(h.streams[1]!, 1, 2);
+    expect(h.histories.get('')?.messages.map((m) => [m.id, m.attachments.length])).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
   });
 
   test('Stop while the socket is reconnecting gives up on the live reply at once', () => {

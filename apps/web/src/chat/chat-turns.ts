@@ -1,5 +1,6 @@
 import type { DoneEvent, History, HistoryMessage, StreamEnvelope } from '../api-types';
 import { storageKey, type ThreadKey } from '../threads/thread-key';
+import type { MessageAttachment } from './attachments/attachment-types';
 import { newClientMessageId } from './client-message-id';
 import {
   editableQuestion,
@@ -37,6 +38,8 @@ export interface TurnRequest {
   /** The question (ask, edit); regenerate sends none. */
   message: string;
   clientMessageId: string;
+  /** The ids of the photos asked about (ask only: an edit's photos move with the question on the server). */
+  attachments?: readonly string[];
 }
 
 /** The outside world: the API, and the query cache the turns hand their results to. */
@@ -104,12 +107,16 @@ export class ChatTurns {
   /** The storage keys (see thread-key) of the threads a reply streams on; the same Set until that changes. */
   streaming = (): ReadonlySet<string> => this.streamingSnapshot;
 
-  /** Asks a new question under a new clientMessageId. False when the thread is busy with a reply. */
-  send(key: ThreadKey, message: string): boolean {
+  /**
+   * Asks a new question under a new clientMessageId, with the photos uploaded for it. False when the thread
+   * is busy with a reply.
+   */
+  send(key: ThreadKey, message: string, attachments: readonly MessageAttachment[] = []): boolean {
     if (this.isStreaming(key)) return false;
     this.start(key, {
       kind: 'ask',
       message,
+      attachments,
       clientMessageId: newClientMessageId(),
       afterId: lastMessageId(this.env.history(key)),
       replacesFromId: null,
@@ -143,6 +150,7 @@ export class ChatTurns {
     this.start(key, {
       kind: 'edit',
       message,
+      attachments: question.attachments,
       clientMessageId: newClientMessageId(),
       afterId: lastMessageId(history),
       replacesFromId: question.id,
@@ -220,7 +228,16 @@ export class ChatTurns {
 
   /** A new attempt after a final failure: same kind of turn, new key, measured against the fresh history. */
   private startAgain(runtime: ThreadRuntime, failed: ChatTurn, fresh: History): void {
-    const base = { message: failed.message, clientMessageId: newClientMessageId(), afterId: lastMessageId(fresh) };
+    const base = {
+      message: failed.message,
+      attachments: failed.attachments,
+      clientMessageId: newClientMessageId(),
+      afterId: lastMessageId(fresh),
+    };
+    // Its photos went with the stored question and can't go with another: that question is answered again.
+    if (failed.kind === 'ask' && failed.attachments?.length) {
+      return this.start(runtime.key, { ...base, kind: 'regenerate', replacesFromId: null });
+    }
     if (failed.kind === 'ask') return this.start(runtime.key, { ...base, kind: 'ask', replacesFromId: null });
     if (failed.kind === 'edit') {
       // The stored edited question is now the last one: editing it again replaces it instead of adding another.
@@ -268,7 +285,13 @@ export class ChatTurns {
 
     const live = () => runtime.generation === generation && this.threads.get(storageKey(key)) === runtime;
     const close = this.env.open(
-      { kind: turn.kind, threadKey: key, message: turn.message, clientMessageId: turn.clientMessageId },
+      {
+        kind: turn.kind,
+        threadKey: key,
+        message: turn.message,
+        clientMessageId: turn.clientMessageId,
+        ...(turn.kind === 'ask' && turn.attachments?.length ? { attachments: turn.attachments.map((photo) => photo.id) } : {}),
+      },
       {
         onData: (envelope) => {
           if (live()) this.onData(runtime, envelope);
@@ -318,6 +341,7 @@ export class ChatTurns {
       sources: done.sources,
       stopped: done.stopped,
       interrupted: done.interrupted,
+      attachments: [],
     };
     this.closeStream(runtime);
     // The cache first: the view swaps the streaming answer for the stored one in a single render.

@@ -1,4 +1,21 @@
-import { useEffect, useId, useLayoutEffect, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
+import {
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type ChangeEvent,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+  type RefObject,
+} from 'react';
+import { useMediaQuery } from '../ui/use-media-query';
+import type { MessageAttachment } from './attachments/attachment-types';
+import { FILE_INPUT_ACCEPT, sendBlocker } from './attachments/pending-attachments';
+import { PhotoPreviews } from './attachments/photo-previews';
+import { useFileDrop } from './attachments/use-file-drop';
+import { usePendingAttachments } from './attachments/use-pending-attachments';
 import { messageCounter } from './composer-counter';
 import { ComposerCounter } from './composer-counter-view';
 import { draftAfter, NO_DRAFT, type SentMessage } from './composer-draft';
@@ -7,7 +24,8 @@ interface ComposerProps {
   /** A reply is streaming: sending waits, and Stop is offered instead. */
   streaming: boolean;
   disabled: boolean;
-  onSend: (message: string) => void;
+  /** `attachments`: the photos sent with it, uploaded already (the message may be empty with photos). */
+  onSend: (message: string, attachments: readonly MessageAttachment[]) => void;
   onStop: () => void;
   textareaRef: RefObject<HTMLTextAreaElement | null>;
   /**
@@ -22,6 +40,15 @@ function hasFinePointer(): boolean {
   return window.matchMedia('(pointer: fine)').matches;
 }
 
+/** Files the clipboard holds (a screenshot, an image copied from a page). */
+function clipboardFiles(data: DataTransfer): File[] {
+  if (data.files.length > 0) return Array.from(data.files);
+  return Array.from(data.items).flatMap((item) => {
+    const file = item.kind === 'file' ? item.getAsFile() : null;
+    return file ? [file] : [];
+  });
+}
+
 export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sent = null }: ComposerProps) {
   const [text, setText] = useState('');
   const [draft, setDraft] = useState(NO_DRAFT);
@@ -30,7 +57,16 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sen
   const counterId = useId();
   const counter = messageCounter(text);
   const tooLong = counter.level === 'over';
-  const canSend = !streaming && !disabled && text.trim() !== '' && !tooLong;
+  const photos = usePendingAttachments();
+  const photoBlocker = sendBlocker(photos.state);
+  const hasPhotos = photos.state.items.length > 0;
+  // A photo alone is a question too.
+  const canSend = !streaming && !disabled && (text.trim() !== '' || hasPhotos) && !tooLong && photoBlocker === null;
+  const fileInputRef = useRef<HTMLInputElement>(null);
+  const cameraInputRef = useRef<HTMLInputElement>(null);
+  // Phones and tablets get a button that opens the camera straight away.
+  const touch = useMediaQuery('(pointer: coarse)');
+  const drop = useFileDrop(!disabled, photos.add);
 
   // A refused message comes back (and goes again once it is sent after all), decided as the turn changes.
   const next = draftAfter(draft, sent, text);
@@ -54,7 +90,7 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sen
 
   const send = () => {
     if (!canSend) return;
-    onSend(text.trim());
+    onSend(text.trim(), photos.takeForSend());
     setText('');
     // The Send button turns into Stop; keep the keyboard where the user types.
     textareaRef.current?.focus();
@@ -63,6 +99,20 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sen
   const submit = (event: FormEvent) => {
     event.preventDefault();
     send();
+  };
+
+  const onFilesChosen = (event: ChangeEvent<HTMLInputElement>) => {
+    photos.add(Array.from(event.target.files ?? []));
+    // The same file can be chosen again after removing it.
+    event.target.value = '';
+  };
+
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const files = clipboardFiles(event.clipboardData);
+    if (files.length === 0) return;
+    photos.add(files);
+    // Text copied along with an image (from a web page) still pastes as text.
+    if (event.clipboardData.getData('text/plain') === '') event.preventDefault();
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -74,6 +124,74 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sen
 
   return (
     <form className={tooLong ? 'composer composer-over' : 'composer'} onSubmit={submit}>
+      <PhotoPreviews state={photos.state} onRemove={photos.remove} />
+      <input
+        ref={fileInputRef}
+        type="file"
+        accept={FILE_INPUT_ACCEPT}
+        multiple
+        hidden
+        tabIndex={-1}
+        disabled={disabled}
+        onChange={onFilesChosen}
+      />
+      <button
+        type="button"
+        className="composer-icon-button"
+        aria-label="Attach photos"
+        title="Attach photos"
+        disabled={disabled}
+        onClick={() => fileInputRef.current?.click()}
+      >
+        <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+          <path
+            d="M16.5 6.5l-7.8 7.8a1.8 1.8 0 0 0 2.5 2.5l7.8-7.8a3.5 3.5 0 0 0-5-5l-7.9 7.9a5.2 5.2 0 0 0 7.4 7.4L20 12.8"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.8"
+            strokeLinecap="round"
+            strokeLinejoin="round"
+          />
+        </svg>
+      </button>
+      {touch && (
+        <>
+          <input
+            ref={cameraInputRef}
+            type="file"
+            accept={FILE_INPUT_ACCEPT}
+            capture="environment"
+            hidden
+            tabIndex={-1}
+            disabled={disabled}
+            onChange={onFilesChosen}
+          />
+          <button
+            type="button"
+            className="composer-icon-button"
+            aria-label="Take photo"
+            title="Take photo"
+            disabled={disabled}
+            onClick={() => cameraInputRef.current?.click()}
+          >
+            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+              <path
+                d="M4 8h3l1.5-2h7L17 8h3v11H4z"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="1.8"
+                strokeLinejoin="round"
+              />
+              <circle cx="12" cy="13" r="3.5" fill="none" stroke="currentColor" strokeWidth="1.8" />
+            </svg>
+          </button>
+        </>
+      )}
+      {drop.dragging && (
+        <div className="photo-drop-target" {...drop.targetProps}>
+          <p>Drop photos to attach them</p>
+        </div>
+      )}
       <label htmlFor={inputId} className="visually-hidden">
         Message
       </label>
@@ -88,6 +206,7 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sen
         value={text}
         onChange={(event) => setText(event.target.value)}
         onKeyDown={onKeyDown}
+        onPaste={onPaste}
       />
       <p id={hintId} className="visually-hidden">
         Enter sends, Shift+Enter adds a new line.
@@ -103,7 +222,7 @@ export function Composer({ streaming, disabled, onSend, onStop, textareaRef, sen
           <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18">
             <path d="M4 12l16-8-6 16-2.5-6.5z" fill="currentColor" />
           </svg>
-          <span className="composer-button-label">Send</span>
+          <span className="composer-button-label">{photoBlocker === 'uploading' ? 'Uploading…' : 'Send'}</span>
         </button>
       )}
     </form>

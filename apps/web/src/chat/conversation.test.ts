@@ -12,7 +12,7 @@ import {
 } from './conversation';
 
 function message(id: number, role: 'user' | 'assistant', content: string): HistoryMessage {
-  return { id, role, content, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false };
+  return { id, role, content, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false, attachments: [] };
 }
 
 function historyOf(messages: HistoryMessage[]): History {

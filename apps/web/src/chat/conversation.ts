@@ -1,4 +1,5 @@
 import type { History, HistoryMessage } from '../api-types';
+import type { MessageAttachment } from './attachments/attachment-types';
 import type { ChatError } from './describe-error';
 
 /**
@@ -12,6 +13,11 @@ export interface ChatTurn {
   kind: TurnKind;
   /** The question: as typed (ask, edit), or the stored one being answered again (regenerate). */
   message: string;
+  /**
+   * The question's photos: sent with it (ask), or the edited question's, which move to the new one (edit).
+   * Shown with the question until the history has it.
+   */
+  attachments?: readonly MessageAttachment[];
   /** The idempotency key it was sent with: re-sending this attempt under it can't store the question twice. */
   clientMessageId: string;
   /** Largest stored message id when the turn began: anything newer belongs to this turn. */
@@ -113,6 +119,7 @@ export function withFinishedTurn<H extends History>(history: H, turn: ChatTurn, 
     sources: [],
     stopped: false,
     interrupted: false,
+    attachments: [...(turn.attachments ?? [])],
   };
   const kept = history.messages.filter(
     (message) => !isReplaced(message, turn) && message.id !== questionId && message.id !== answer.id,

@@ -40,6 +40,24 @@ describe('describeError', () => {
     expect(described).toMatchObject({ kind: 'invalid', title: 'This message was already sent' });
   });
 
+  test('a model that can’t see photos says so in the server’s words, and may be retried', () => {
+    const words = "The configured model can't look at photos. Your message is saved: set OPENAI_MODEL to a vision model.";
+    const described = describeError(serverError('UNPROCESSABLE_CONTENT', 'MODEL_CANNOT_SEE_IMAGES', words));
+    expect(described).toMatchObject({ kind: 'upstream', title: 'The assistant can’t look at photos', detail: words });
+  });
+
+  test('a refused or missing photo is not retried', () => {
+    expect(describeError(serverError('UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_IMAGE', 'HEIC photos are not supported yet'))).toMatchObject({
+      kind: 'invalid',
+      detail: 'HEIC photos are not supported yet',
+    });
+    // tRPC's code is NOT_FOUND, but this is no lost live reply.
+    expect(describeError(serverError('NOT_FOUND', 'ATTACHMENT_NOT_FOUND', 'Attachment not found'))).toMatchObject({
+      kind: 'invalid',
+      title: 'A photo of this message is gone',
+    });
+  });
+
   test('a network failure carries no server data', () => {
     expect(describeError(TRPCClientError.from(new TypeError('Failed to fetch'))).kind).toBe('connection');
     expect(describeError(new Error('WebSocket closed')).kind).toBe('connection');

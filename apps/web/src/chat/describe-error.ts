@@ -1,3 +1,5 @@
+import { errorCodeOf } from '@fixthread/client';
+
 export type ChatErrorKind = 'quota' | 'upstream' | 'connection' | 'unauthorized' | 'invalid' | 'unknown';
 
 export interface ChatError {
@@ -6,28 +8,14 @@ export interface ChatError {
   detail: string;
 }
 
-interface ErrorData {
-  /** tRPC's code key, e.g. TOO_MANY_REQUESTS. */
-  code?: string;
-  /** The server's domain code, e.g. QUOTA_EXCEEDED (same as its REST `error.code`). */
-  errorCode?: string;
-}
-
-function errorData(error: unknown): ErrorData | undefined {
-  if (typeof error !== 'object' || error === null || !('data' in error)) return undefined;
-  const { data } = error;
-  return typeof data === 'object' && data !== null ? data : undefined;
-}
-
 function messageOf(error: unknown): string {
   return error instanceof Error && error.message ? error.message : 'Something went wrong.';
 }
 
 /** Turns any failure of a tRPC call into words for the user and the kind of remedy it needs. */
 export function describeError(error: unknown): ChatError {
-  const data = errorData(error);
-  const code = data?.errorCode ?? data?.code;
-  switch (code) {
+  // The server's code (QUOTA_EXCEEDED, as in the REST API), else tRPC's (TOO_MANY_REQUESTS).
+  switch (errorCodeOf(error)) {
     case 'QUOTA_EXCEEDED':
     case 'TOO_MANY_REQUESTS':
       return { kind: 'quota', title: 'Token quota reached', detail: messageOf(error) };
@@ -55,6 +43,20 @@ export function describeError(error: unknown): ChatError {
         title: 'This message was already sent',
         detail: 'It wasn’t sent a second time. Reload to see your conversation as it was saved.',
       };
+    case 'MODEL_CANNOT_SEE_IMAGES':
+      // The question and its photos are saved: Retry answers it again, which works once a vision model is set.
+      return { kind: 'upstream', title: 'The assistant can’t look at photos', detail: messageOf(error) };
+    case 'UNSUPPORTED_IMAGE':
+    case 'IMAGE_TOO_LARGE':
+    case 'IMAGE_TOO_MANY_PIXELS':
+      return { kind: 'invalid', title: 'That photo can’t be sent', detail: messageOf(error) };
+    case 'ATTACHMENT_NOT_FOUND':
+      // Unsent photos are deleted after a day, and a photo goes with one message only.
+      return {
+        kind: 'invalid',
+        title: 'A photo of this message is gone',
+        detail: 'It is no longer on the server, or went with another message. Attach it again and send.',
+      };
     case 'NOT_FOUND':
       // A resumed stream whose turn the server no longer holds: the saved answer is in the history.
       return { kind: 'connection', title: 'The live reply was interrupted', detail: messageOf(error) };
@@ -70,11 +72,10 @@ export function describeError(error: unknown): ChatError {
 }
 
 export function isUnauthorized(error: unknown): boolean {
-  return errorData(error)?.code === 'UNAUTHORIZED';
+  return errorCodeOf(error) === 'UNAUTHORIZED';
 }
 
 /** The thread (or message) asked for doesn't exist, or isn't this user's: both are 404s. */
 export function isNotFound(error: unknown): boolean {
-  const data = errorData(error);
-  return data?.code === 'NOT_FOUND' || data?.errorCode === 'NOT_FOUND';
+  return errorCodeOf(error) === 'NOT_FOUND';
 }

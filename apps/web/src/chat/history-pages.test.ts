@@ -3,7 +3,7 @@ import type { History, HistoryMessage } from '../api-types';
 import { mergeHistory, olderCursor, withOlderPage } from './history-pages';
 
 function message(id: number): HistoryMessage {
-  return { id, role: id % 2 ? 'user' : 'assistant', content: `m${id}`, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false };
+  return { id, role: id % 2 ? 'user' : 'assistant', content: `m${id}`, timestamp: '2025-12-15T10:00:00.000Z', sources: [], stopped: false, interrupted: false, attachments: [] };
 }
 
 function page(ids: number[], hasMore: boolean): History {

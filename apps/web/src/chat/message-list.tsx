@@ -206,8 +206,12 @@ export function MessageList({
             };
             return <ChatMessage key={message.id} message={message} askAgain={askAgain} options={options} />;
           })}
-          {pendingQuestion && (
-            <UserMessage content={pendingQuestion} note={turn?.phase === 'failed' ? 'Not answered' : undefined} />
+          {pendingQuestion !== null && (
+            <UserMessage
+              content={pendingQuestion}
+              note={turn?.phase === 'failed' ? 'Not answered' : undefined}
+              attachments={turn?.attachments}
+            />
           )}
           {turn?.phase === 'streaming' && <StreamingAnswer turn={turn} />}
           {turn?.phase === 'failed' && turn.error && (

@@ -1,5 +1,6 @@
 import { useCallback, useSyncExternalStore } from 'react';
 import type { ThreadKey } from '../threads/thread-key';
+import type { MessageAttachment } from './attachments/attachment-types';
 import type { ChatTurn } from './conversation';
 import { useChatTurns } from './chat-turns-context';
 
@@ -13,7 +14,7 @@ export interface ChatTurnControls {
    * Asks a new question (under a new clientMessageId); false when a reply is still streaming here. Stable, so
    * stored messages can hold it without re-rendering; so are `regenerate` and `edit`.
    */
-  send: (message: string) => boolean;
+  send: (message: string, attachments?: readonly MessageAttachment[]) => boolean;
   /** Answers the last question again, replacing the last answer. */
   regenerate: () => boolean;
   /** Replaces the last question (and its answer) with `message` and answers it. */
@@ -27,7 +28,10 @@ export interface ChatTurnControls {
 export function useChatTurn(key: ThreadKey): ChatTurnControls {
   const { turns } = useChatTurns();
   const state = useSyncExternalStore(turns.subscribe, () => turns.get(key));
-  const send = useCallback((message: string) => turns.send(key, message), [turns, key]);
+  const send = useCallback(
+    (message: string, attachments?: readonly MessageAttachment[]) => turns.send(key, message, attachments),
+    [turns, key],
+  );
   const regenerate = useCallback(() => turns.regenerate(key), [turns, key]);
   const edit = useCallback((message: string) => turns.edit(key, message), [turns, key]);
   const stop = useCallback(() => turns.stop(key), [turns, key]);

@@ -1,4 +1,6 @@
+import { SpanKind } from '@opentelemetry/api';
 import { DatabaseUnavailable } from '../errors';
+import { inSpan } from '../tracing';
 
 /**
  * Errors that mean "the database is not reachable right now", as opposed to a bad query: socket errors,
@@ -34,7 +36,11 @@ export function isDatabaseUnreachable(error: unknown, depth = 0): boolean {
   return isDatabaseUnreachable(cause, depth + 1);
 }
 
-export type DatabaseGuard = <T>(operation: () => Promise<T>) => Promise<T>;
+/**
+ * `name` says what the work is (`finish_turn`); named work is traced as a span. The turn's event writes stay
+ * unnamed: they come as often as tokens do, and a trace needs none of them.
+ */
+export type DatabaseGuard = <T>(operation: () => Promise<T>, name?: string) => Promise<T>;
 
 /** How much longer than the deadline work may take while the database keeps answering other work. */
 const BUSY_GRACE_FACTOR = 10;
@@ -49,13 +55,17 @@ const BUSY_GRACE_FACTOR = 10;
  * nothing has been answered for a whole deadline is the database reported unavailable, so an outage is still
  * reported within 1.25 deadlines of it starting, and a busy database no longer answers 503s.
  */
-export function createDatabaseGuard(deadlineMs: number | null): DatabaseGuard {
+export function createDatabaseGuard(
+  deadlineMs: number | null,
+  /** Told as each operation starts; the function it returns, as it settles (the server's in-flight gauge). */
+  operationStarted: () => () => void = () => () => {},
+): DatabaseGuard {
   // The last time the database answered anything: a result, or an error that is not an outage.
   let answeredAt = 0;
   const heard = () => {
     answeredAt = performance.now();
   };
-  return async (operation) => {
+  const guarded = async <T>(operation: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     const work = operation();
     void work.then(heard, (error: unknown) => {
@@ -79,6 +89,16 @@ export function createDatabaseGuard(deadlineMs: number | null): DatabaseGuard {
       return await Promise.race([translate(work), deadline]);
     } finally {
       clearTimeout(timer);
+    }
+  };
+  return async (operation, name) => {
+    const settled = operationStarted();
+    try {
+      if (name === undefined) return await guarded(operation);
+      const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': name };
+      return await inSpan(`db ${name}`, { kind: SpanKind.CLIENT, attributes }, () => guarded(operation));
+    } finally {
+      settled();
     }
   };
 }

@@ -89,3 +89,52 @@ describe('openDatabase on Postgres (needs TEST_DATABASE_URL)', () => {
     }
   });
 });
+
+describe('openDatabase reports what it did to the schema', () => {
+  const tags = (journal.entries as { tag: string }[]).map((entry) => entry.tag);
+
+  it('on PGlite: every migration applied on first open, none on the next, and where the data lives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fixthread-pglite-report-'));
+    try {
+      const first = await openDatabase({ pgliteDir: join(dir, 'data') });
+      await first.close();
+      expect(first.migrations).toEqual({ appliedNow: tags, alreadyApplied: [] });
+      expect(first.location).toBe(join(dir, 'data'));
+
+      const second = await openDatabase({ pgliteDir: join(dir, 'data') });
+      await second.close();
+      expect(second.migrations).toEqual({ appliedNow: [], alreadyApplied: tags });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on PGlite in memory', async () => {
+    const memory = await openDatabase({});
+    await memory.close();
+    expect(memory.location).toBe('memory');
+    expect(memory.migrations?.appliedNow).toEqual(tags);
+  });
+
+  it.runIf(postgresDriver)('on Postgres: all on a fresh database, none again, and host:port/database without credentials', async () => {
+    await using fresh = await postgresDriver?.open();
+    if (!fresh?.url) throw new Error('unreachable: runIf');
+    expect(fresh.migrations).toEqual({ appliedNow: tags, alreadyApplied: [] });
+    const url = new URL(fresh.url);
+    url.username = 'postgres';
+    url.password = 'not-logged';
+    const again = await openDatabase({ databaseUrl: url.toString(), maxConnections: 1 });
+    await again.close();
+    expect(again.migrations).toEqual({ appliedNow: [], alreadyApplied: tags });
+    expect(again.location).toBe(`${url.host}${url.pathname}`);
+    expect(again.location).not.toContain('not-logged');
+  });
+
+  it.runIf(postgresDriver)('is null on Postgres opened without migrating', async () => {
+    await using fresh = await postgresDriver?.open();
+    if (!fresh?.url) throw new Error('unreachable: runIf');
+    const unmigrated = await openDatabase({ databaseUrl: fresh.url, migrate: false, maxConnections: 1 });
+    await unmigrated.close();
+    expect(unmigrated.migrations).toBeNull();
+  });
+});

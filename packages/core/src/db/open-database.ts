@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -7,6 +8,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { migrationsDir } from './migrations-dir';
+import { rawRows } from './raw-rows';
 import type { Db } from './db';
 import * as schema from './schema';
 
@@ -15,6 +17,10 @@ export type Driver = 'postgres' | 'pglite';
 export interface Database {
   db: Db;
   driver: Driver;
+  /** Where it lives, for logs: the PGlite directory (or `memory`), or Postgres's host:port/database, no credentials. */
+  location: string;
+  /** What opening it did to its schema; `null` for Postgres opened with `migrate: false` (PGlite always migrates). */
+  migrations: MigrationReport | null;
   /** Cheap round trip, for health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -31,6 +37,14 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
 }
 
+/** The committed migrations by tag (`0003_threads`), oldest first. */
+export interface MigrationReport {
+  /** Applied by this open. */
+  appliedNow: string[];
+  /** Found in place already. */
+  alreadyApplied: string[];
+}
+
 // Arbitrary constant shared by every instance, so concurrent start-ups migrate one at a time.
 const MIGRATION_LOCK_KEY = 7_412_019_311;
 
@@ -44,7 +58,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
   // The note's columns are `timestamp` without time zone: pinning the session to UTC keeps NOW() in UTC.
   const connection = { TimeZone: 'UTC', application_name: 'fixthread' };
-  if (options.migrate ?? true) await migratePostgresLocked(url, connection);
+  const migrations = (options.migrate ?? true) ? await migratePostgresLocked(url, connection) : null;
   const client = postgres(url, {
     max: options.maxConnections ?? 10,
     onnotice: () => {},
@@ -59,6 +73,8 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   return {
     db,
     driver: 'postgres',
+    location: postgresLocation(url),
+    migrations,
     ping: async () => {
       await client`select 1`;
     },
@@ -76,12 +92,16 @@ function reconnectBackoffSeconds(attempt: number): number {
  * (drizzle's postgres-js driver needs a full client: a `reserve()`d connection has no `options` and crashes it.)
  * The client is closed even when a migration fails, which drops the lock too, so no other instance waits forever.
  */
-async function migratePostgresLocked(url: string, connection: Record<string, string>): Promise<void> {
+async function migratePostgresLocked(url: string, connection: Record<string, string>): Promise<MigrationReport> {
   const client = postgres(url, { max: 1, onnotice: () => {}, connection });
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-    await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: migrationsDir() });
+    const db = drizzlePostgres(client, { schema });
+    // Read under the lock: an instance that started a moment earlier may have just applied them.
+    const report = await pendingMigrations(db);
+    await migratePostgres(db, { migrationsFolder: migrationsDir() });
     await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+    return report;
   } finally {
     // Ending the session also releases the lock when the migration failed.
     await client.end({ timeout: 5 });
@@ -93,7 +113,9 @@ async function openPglite(dir: string | undefined): Promise<Database> {
   const client = await PGlite.create(dir);
   await client.exec(`SET TIME ZONE 'UTC'`);
   const db = drizzlePglite(client, { schema });
+  let migrations: MigrationReport;
   try {
+    migrations = await pendingMigrations(db);
     await migratePglite(db, { migrationsFolder: migrationsDir() });
   } catch (error) {
     await client.close();
@@ -102,9 +124,34 @@ async function openPglite(dir: string | undefined): Promise<Database> {
   return {
     db,
     driver: 'pglite',
+    location: dir ?? 'memory',
+    migrations,
     ping: async () => {
       await db.execute(sql`select 1`);
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Which committed migrations the migrator is about to apply, by its own rule: every one newer than the newest it
+ * recorded. Read just before it runs, the report is what it then did.
+ */
+async function pendingMigrations(db: Pick<Db, 'execute'>): Promise<MigrationReport> {
+  const journal = JSON.parse(readFileSync(join(migrationsDir(), 'meta', '_journal.json'), 'utf8')) as {
+    entries: { tag: string; when: number }[];
+  };
+  const [table] = await rawRows<{ present: boolean }>(db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
+  const [last] = table?.present
+    ? await rawRows<{ created_at: string | number | null }>(db, sql`select max(created_at) as created_at from drizzle.__drizzle_migrations`)
+    : [];
+  const newest = Number(last?.created_at ?? -Infinity);
+  const report: MigrationReport = { appliedNow: [], alreadyApplied: [] };
+  for (const entry of journal.entries) (entry.when > newest ? report.appliedNow : report.alreadyApplied).push(entry.tag);
+  return report;
+}
+
+function postgresLocation(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
 }

@@ -2,12 +2,14 @@ import { sql } from 'drizzle-orm';
 import {
   boolean,
   check,
+  customType,
   index,
   integer,
   jsonb,
   pgTable,
   primaryKey,
   serial,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -65,6 +67,18 @@ export interface Source {
   title: string;
   url: string;
   kind: 'ifixit' | 'web';
+  /*
+   * iFixit guides only, and optional: rows stored before these were recorded lack them, and the jsonb needs no
+   * migration to gain them.
+   */
+  /** The device, iFixit's `category`: `iPhone 12`. */
+  device?: string;
+  /** The part the guide is about: `Screen`. */
+  subject?: string;
+  /** iFixit's wording: `Moderate`. */
+  difficulty?: string;
+  /** iFixit's wording: `1 - 2 hours`. */
+  time_required?: string;
 }
 
 /** Tool calls made while producing an assistant message, with what they found. */
@@ -202,3 +216,52 @@ export const usageLedger = pgTable(
   (t) => [index('usage_ledger_user_id_idx').on(t.userId), uniqueIndex('usage_ledger_turn_id_round_key').on(t.turnId, t.round)],
 );
 export type UsageLedgerRow = typeof usageLedger.$inferSelect;
+
+/**
+ * `bytea` as a Buffer on both drivers: postgres.js hands back a Buffer, PGlite a plain Uint8Array. Both
+ * drivers send a Buffer parameter as bytea.
+ */
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)),
+});
+
+export const ATTACHMENT_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+export type AttachmentContentType = (typeof ATTACHMENT_CONTENT_TYPES)[number];
+
+/**
+ * An image a user attached, already normalised (upright, metadata stripped, long side at most 2048 px).
+ * Uploaded first with no message; sending the message links it (`message_id`, `position`), and it goes with
+ * the message. Unsent ones are swept after a while. Ownership is `user_id`, checked in every query.
+ */
+export const attachments = pgTable(
+  'attachments',
+  {
+    /** `att_` and 22 random base64url characters: unguessable, so an id in a URL reveals nothing. */
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    messageId: integer('message_id').references(() => conversations.id, { onDelete: 'cascade' }),
+    /** Order within the message, from 0; set with `message_id`. */
+    position: smallint('position'),
+    contentType: text('content_type', { enum: ATTACHMENT_CONTENT_TYPES }).notNull(),
+    bytes: bytea('bytes').notNull(),
+    byteSize: integer('byte_size').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    thumbnail: bytea('thumbnail').notNull(),
+    thumbnailContentType: text('thumbnail_content_type').notNull(),
+    /** Of `bytes`, hex. */
+    sha256: text('sha256').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
+  },
+  (t) => [
+    check('attachments_content_type_check', sql`${t.contentType} IN ('image/jpeg', 'image/png', 'image/webp')`),
+    check('attachments_position_check', sql`(${t.messageId} IS NULL) = (${t.position} IS NULL) AND ${t.position} >= 0`),
+    // Also the index for "this message's attachments": message_id leads.
+    uniqueIndex('attachments_message_id_position_key').on(t.messageId, t.position),
+    index('attachments_user_id_created_at_idx').on(t.userId, t.createdAt),
+    // The sweep reads only the few unsent rows.
+    index('attachments_unsent_created_at_idx').on(t.createdAt).where(sql`${t.messageId} IS NULL`),
+  ],
+);
+export type AttachmentRow = typeof attachments.$inferSelect;

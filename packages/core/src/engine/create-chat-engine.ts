@@ -32,8 +32,12 @@ import { createToolbox } from './tools/toolbox';
 import { TurnLog } from './turn-log';
 import { DEFAULT_TURN_TIMING, startTurnMaintenance } from './turn-maintenance';
 import { TurnRegistry, type LocalTurn } from './turn-registry';
+import { NO_TURN_OBSERVER, type TurnMode } from './turn-observer';
 import type { ChatEngine, SendOptions, Turn } from './types';
-import { validateMessage } from './validate-message';
+import { validateAttachmentIds } from './validate-attachments';
+import { validateCaption, validateMessage } from './validate-message';
+import { attachmentsApi } from './attachments-api';
+import { DEFAULT_IMAGE_LIMITS } from '../attachments/image-limits';
 
 export const HISTORY_LIMIT_MAX = 200;
 export const HISTORY_LIMIT_DEFAULT = 50;
@@ -48,7 +52,8 @@ const MAX_CLIENT_MESSAGE_ID_LENGTH = 255;
  */
 export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const { db } = options;
-  const guard = createDatabaseGuard(options.databaseDeadlineMs ?? null);
+  const observer = options.observer ?? NO_TURN_OBSERVER;
+  const guard = createDatabaseGuard(options.databaseDeadlineMs ?? null, () => observer.databaseOperationStarted());
   const owner = options.instanceId ?? randomUUID();
   const timing = { ...DEFAULT_TURN_TIMING, ...options.turnTiming };
   const toolbox = createToolbox(options.tools);
@@ -77,6 +82,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     fixedPromptTokens: fixedPromptTokens(options.systemPrompt, toolbox, llm !== null),
     maxContextTokens: options.maxContextTokens,
     offlineTokenDelayMs: options.offlineTokenDelayMs ?? 12,
+    observer,
   };
   const registry = new TurnRegistry();
   const queue = new ThreadQueue();
@@ -92,12 +98,20 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     return begin(userId, { mode: 'ask', message }, options);
   }
 
-  async function begin(userId: string, asked: Asked, { clientMessageId, threadId: askedThread }: SendOptions): Promise<Turn> {
-    const text = asked.mode === 'regenerate' ? '' : validateMessage(asked.message, options.maxMessageChars);
+  async function begin(userId: string, asked: Asked, { clientMessageId, threadId: askedThread, attachments }: SendOptions): Promise<Turn> {
+    const photos = validateAttachmentIds(attachments);
+    if (asked.mode === 'regenerate' && photos !== undefined) {
+      throw new ValidationError('Regenerating answers the question as it was asked; edit it to change its photos', 'attachments');
+    }
+    const text =
+      asked.mode === 'regenerate'
+        ? ''
+        : photos?.length
+          ? validateCaption(asked.message, options.maxMessageChars)
+          : validateMessage(asked.message, options.maxMessageChars);
     const key = validateClientMessageId(clientMessageId);
-    // A new question hashes as its text alone, as before threads; the other two say what they replace.
-    const messageHash = sha256(asked.mode === 'ask' ? text : `${asked.mode}\u0000${text}`);
-    const retry = () => begin(userId, asked, { clientMessageId, threadId: askedThread });
+    const messageHash = sha256(hashedQuestion(asked.mode, text, photos));
+    const retry = () => begin(userId, asked, { clientMessageId, threadId: askedThread, attachments });
     // Registered before anything is awaited, so stop() and clear() reach a turn from the moment it is asked for.
     const local = newLocalTurn(randomUUID(), userId);
     registry.add(local);
@@ -112,6 +126,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
         content: text,
         contentTokens: countTokens(text),
         mode: asked.mode,
+        attachments: photos,
       };
       const repeated = await admitUnlessRepeated(userId, key);
       if (repeated) {
@@ -123,9 +138,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       }
       // The common case, a free thread: the turn and its question in one statement.
       release = queue.tryAcquire(local.threadId);
-      const started = release ? await guard(() => startTurnNow(db, turn, question)) : undefined;
-      if (started) return runLocalTurn(local, started, release!, text);
-      const found = await guard(() => createTurn(db, { ...turn, userId, threadId: local.threadId }));
+      const started = release ? await guard(() => startTurnNow(db, turn, question), 'start_turn') : undefined;
+      if (started) return runLocalTurn(local, started, release!, text, asked.mode);
+      const found = await guard(() => createTurn(db, { ...turn, userId, threadId: local.threadId }), 'queue_turn');
       if (found.created) {
         const held = release;
         release = undefined;
@@ -163,7 +178,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
   async function admit(userId: string): Promise<void> {
     const quota = options.tokenQuota;
-    if (quota !== null && (await guard(() => totalTokens(db, userId))) >= quota) {
+    if (quota !== null && (await guard(() => totalTokens(db, userId), 'quota_used')) >= quota) {
       throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
     }
   }
@@ -197,7 +212,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   }
 
   /** The turn has started (its question is stored): run it in the background and hand back its handle. */
-  function runLocalTurn(local: PendingLocalTurn, started: StartedTurn, release: () => void, question: string): Turn {
+  function runLocalTurn(local: PendingLocalTurn, started: StartedTurn, release: () => void, question: string, mode: TurnMode): Turn {
     const { userMessageId } = started;
     local.begin(userMessageId);
     void registry.track(
@@ -206,6 +221,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
           const { closed } = await runTurn(deps, {
             ...local,
             userMessageId,
+            mode,
             signal: local.controller.signal,
             abort: (reason) => local.controller.abort(reason),
           });
@@ -241,7 +257,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     try {
       release ??= await queue.acquire(local.threadId);
       const started = await claimWhenFree(local.id, question);
-      return runLocalTurn(local, started, release, question.content);
+      return runLocalTurn(local, started, release, question.content, question.mode ?? 'ask');
     } catch (error) {
       release?.();
       local.refuse(error);
@@ -254,8 +270,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   async function claimWhenFree(turnId: string, question: Question): Promise<StartedTurn> {
     for (;;) {
       await admit(question.userId);
-      const started = await guard(() =>
-        claimTurn(db, { turnId, owner, leaseMs: timing.leaseMs, abandoned: registry.abandoned(), question }),
+      const started = await guard(
+        () => claimTurn(db, { turnId, owner, leaseMs: timing.leaseMs, abandoned: registry.abandoned(), question }),
+        'claim_turn',
       );
       if (started) return started;
       // Regenerating or editing needs a question to replace; one cleared while this waited is gone for good.
@@ -337,6 +354,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
     ...conversationsApi({ db, guard, threads, settleThread }),
 
+    ...attachmentsApi({ db, guard, limits: options.imageLimits ?? DEFAULT_IMAGE_LIMITS }),
+
     async send(userId, message, sendOptions) {
       const turn = await startTurn(userId, message, sendOptions);
       const response: string[] = [];
@@ -413,6 +432,16 @@ function validateClientMessageId(id: unknown): string | null {
     throw new ValidationError('clientMessageId must be printable text', 'clientMessageId');
   }
   return id;
+}
+
+/**
+ * What a retry must repeat for its key to name the same turn. A new question hashes as its text alone, as
+ * before threads; the other two say what they replace; photos, when named, follow in order.
+ */
+function hashedQuestion(mode: 'ask' | 'edit' | 'regenerate', text: string, photos: readonly string[] | undefined): string {
+  const asked = mode === 'ask' ? text : `${mode}\u0000${text}`;
+  if (photos === undefined || (mode === 'ask' && photos.length === 0)) return asked;
+  return `${asked}\u0000photos\u0000${photos.join('\u0000')}`;
 }
 
 function sha256(text: string): string {

@@ -1,6 +1,8 @@
 import type { Db } from '../db/db';
 import type { LiveEvents } from '../live/live-events';
 import type { TurnTiming } from './turn-maintenance';
+import type { TurnObserver } from './turn-observer';
+import type { ImageLimits } from '../attachments/image-limits';
 
 export interface LlmOptions {
   apiKey: string;
@@ -59,6 +61,10 @@ export interface ChatEngineOptions {
   titles?: 'model' | 'heuristic';
   /** Delay between tokens of the offline responder, so it streams visibly. */
   offlineTokenDelayMs?: number;
+  /** Told as turns start, first stream and end, and as database work runs (the server's metrics). */
+  observer?: TurnObserver;
+  /** What a photo upload may be (bytes, pixels, sides); `DEFAULT_IMAGE_LIMITS` when absent. */
+  imageLimits?: ImageLimits;
 }
 
 export const DEFAULT_SYSTEM_PROMPT = `You are FixThread, a friendly, precise repair assistant. Help people diagnose and fix their devices and \

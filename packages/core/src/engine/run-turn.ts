@@ -3,19 +3,19 @@ import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
 import type { LiveEvents } from '../live/live-events';
 import { DatabaseUnavailable, DomainError, UpstreamUnavailable } from '../errors';
-import { loadContext } from '../store/context';
 import { chargedRounds, chargeModelCall, chargeModelCallIn } from '../store/ledger';
 import { insertAssistantMessageIn, type ToolCallRecord } from '../store/messages';
 import { uniqueSources } from '../store/sources';
 import { appendTurnEvents, finishTurn } from '../store/turns';
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../tokens';
-import type { ChatMessage } from './llm/chat-message';
+import { buildPrompt, type Prompt } from './build-prompt';
 import { streamCompletion, TurnAborted } from './llm/stream-completion';
-import { streamOfflineReply } from './offline-responder';
+import { replyFromGuides } from './offline-responder';
 import type { Toolbox } from './tools/toolbox';
 import type { TurnLog } from './turn-log';
-import { estimatedUsage, TurnUsage } from './turn-usage';
+import { noModelUsage, TurnUsage } from './turn-usage';
 import { TurnWriter } from './turn-writer';
+import { watchTurn, type TurnMode, type TurnObserver, type TurnWatch } from './turn-observer';
 
 export interface ModelClient {
   client: OpenAI;
@@ -38,6 +38,7 @@ export interface TurnDependencies {
   fixedPromptTokens: number;
   maxContextTokens: number;
   offlineTokenDelayMs: number;
+  observer: TurnObserver;
 }
 
 /** One turn that has started: its question is stored and the thread is its own until it ends. */
@@ -46,6 +47,7 @@ export interface RunningTurn {
   userId: string;
   threadId: string;
   userMessageId: number;
+  mode?: TurnMode | undefined;
   log: TurnLog;
   signal: AbortSignal;
   /** Aborts the model call when the turn cannot go on (its events can no longer be stored). */
@@ -62,25 +64,32 @@ interface Reply {
  * turn's writer, each model call charged as it completes, then the reply saved and the turn closed together.
  * A failed turn keeps its question and what it streamed, and is closed as failed with its typed error.
  */
-export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promise<{ closed: boolean }> {
+export function runTurn(deps: TurnDependencies, turn: RunningTurn): Promise<{ closed: boolean }> {
+  return watchTurn(deps.observer, turn, (watch) => runWatchedTurn(deps, turn, watch));
+}
+
+async function runWatchedTurn(deps: TurnDependencies, turn: RunningTurn, watch: TurnWatch): Promise<{ closed: boolean }> {
   const writer = new TurnWriter({
     persist: (chunks) => deps.guard(() => appendTurnEvents(deps.db, turn.id, chunks)),
     publish: (chunks) => {
       for (const { seq, type, content } of chunks) turn.log.append(seq, { type, content });
+      if (chunks.some((chunk) => chunk.type === 'token')) watch.firstToken();
       deps.live.publish(turn.id, chunks);
     },
     onFailure: (error) => turn.abort(error),
   });
-  const usage = new TurnUsage((call) => deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, call)));
+  const usage = new TurnUsage((call) => deps.guard(() => chargeModelCall(deps.db, turn.userId, turn.id, call), 'charge_model_call'));
   try {
-    const messages = await deps.guard(() => buildPrompt(deps, turn.userId, turn.threadId));
+    const prompt = await deps.guard(() => buildPrompt({ ...deps, model: deps.llm?.model ?? null }, turn), 'load_context');
     const reply = deps.llm
-      ? await replyWithModel(deps, deps.llm, messages, writer, usage, turn.signal)
-      : await replyOffline(deps, messages, writer, usage, turn.signal);
+      ? await replyWithModel(deps, deps.llm, prompt, writer, usage, turn.signal)
+      : await replyOffline(deps, prompt, writer, usage, turn.signal);
     await writer.flushed();
     const content = turn.log.text();
-    const { owned, messageId } = await saveReply(deps, turn, content, reply, usage);
+    const { owned, messageId, contentTokens } = await saveReply(deps, turn, content, reply, usage);
     if (!owned) throw new UpstreamUnavailable('This reply was interrupted. Please ask again.');
+    const totals = { total_tokens: usage.totalTokens, estimated: usage.estimated };
+    watch.ended(reply.finishReason === 'stopped' ? 'stopped' : 'completed', { streamedTokens: contentTokens, usage: totals });
     turn.log.finish({
       type: 'done',
       thread_id: turn.threadId,
@@ -88,7 +97,7 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
       user_message_id: turn.userMessageId,
       message_id: messageId,
       sources: uniqueSources(reply.toolCalls.flatMap((call) => call.sources)),
-      usage: { total_tokens: usage.totalTokens, estimated: usage.estimated },
+      usage: totals,
       stopped: reply.finishReason === 'stopped',
       interrupted: false,
     });
@@ -96,9 +105,17 @@ export async function runTurn(deps: TurnDependencies, turn: RunningTurn): Promis
   } catch (thrown) {
     const error = turn.signal.reason instanceof DomainError ? turn.signal.reason : thrown;
     const closed = await closeFailedTurn(deps, turn, error, usage);
+    const streamedTokens = countTokens(turn.log.text());
+    watch.ended(closed ? 'failed' : 'interrupted', { streamedTokens, usage: failedTurnUsage(usage, error) }, error);
     turn.log.fail(error);
     return { closed };
   }
+}
+
+/** What a failed turn was charged: its calls so far and, when the model failed mid-stream, what that call streamed. */
+function failedTurnUsage(usage: TurnUsage, error: unknown): { total_tokens: number; estimated: boolean } {
+  const spent = error instanceof UpstreamUnavailable ? error.spent : null;
+  return { total_tokens: usage.totalTokens + (spent?.totalTokens ?? 0), estimated: usage.estimated || spent !== null };
 }
 
 /**
@@ -119,6 +136,7 @@ async function closeFailedTurn(deps: TurnDependencies, turn: RunningTurn, error:
         const charged = await chargedRounds(tx, turn.id);
         return { status: 'failed', errorCode: code, errorMessage: message, usageTokens: charged.tokens, usageEstimated: charged.estimated };
       }),
+      'close_failed_turn',
     );
     return true;
   } catch {
@@ -138,7 +156,7 @@ async function saveReply(
   content: string,
   reply: Reply,
   usage: TurnUsage,
-): Promise<{ owned: boolean; messageId: number }> {
+): Promise<{ owned: boolean; messageId: number; contentTokens: number }> {
   // Tokenizing a long reply takes a while; done inside the transaction it would count against the database's
   // deadline, which could then report an outage for a reply that is in fact saved.
   const contentTokens = countTokens(content);
@@ -165,8 +183,9 @@ async function saveReply(
             usageEstimated: usage.estimated,
           };
         }),
+        'finish_turn',
       )
-      .then((owned) => ({ owned, messageId }));
+      .then((owned) => ({ owned, messageId, contentTokens }));
   };
   try {
     return await save(reply.toolCalls);
@@ -184,18 +203,10 @@ export function fixedPromptTokens(systemPrompt: string, toolbox: Toolbox, withTo
   );
 }
 
-async function buildPrompt(deps: TurnDependencies, userId: string, threadId: string): Promise<ChatMessage[]> {
-  const budget = Math.max(deps.maxContextTokens - deps.fixedPromptTokens, 1);
-  const history = await loadContext(deps.db, userId, { maxTokens: budget, threadId });
-  // A reply stopped before its first token is stored empty; it tells the model nothing.
-  const meaningful = history.filter((message) => message.content !== '');
-  return [{ role: 'system', content: deps.systemPrompt }, ...meaningful];
-}
-
 async function replyWithModel(
   deps: TurnDependencies,
   llm: ModelClient,
-  messages: ChatMessage[],
+  { messages, imageTokens }: Prompt,
   writer: TurnWriter,
   usage: TurnUsage,
   signal: AbortSignal,
@@ -222,6 +233,7 @@ async function replyWithModel(
           round,
           model: llm.model,
           messages,
+          imageTokens,
           tools: offerTools ? deps.toolbox.definitions : [],
           signal,
           idleTimeoutMs: llm.idleTimeoutMs,
@@ -261,12 +273,28 @@ async function replyWithModel(
 
 async function replyOffline(
   deps: TurnDependencies,
-  messages: ChatMessage[],
+  { messages, questionPhotos }: Prompt,
   writer: TurnWriter,
   usage: TurnUsage,
   signal: AbortSignal,
 ): Promise<Reply> {
-  const { text, stopped } = await streamOfflineReply((piece) => writer.token(piece, 0), signal, deps.offlineTokenDelayMs);
-  usage.recordAtClose(estimatedUsage(0, messages, text));
-  return { finishReason: stopped ? 'stopped' : 'stop', toolCalls: [] };
+  // Settled at 0 before anything streams: recovery estimates only rounds left uncharged, and would otherwise
+  // bill a crash mid-answer for text no model wrote.
+  await usage.record(noModelUsage(0));
+  const { toolCalls, stopped } = await replyFromGuides(lastQuestion(messages), {
+    toolbox: deps.toolbox,
+    status: (text) => writer.status(text, 0),
+    token: (text) => writer.token(text, 0),
+    signal,
+    delayMs: deps.offlineTokenDelayMs,
+    hasPhotos: questionPhotos > 0,
+  });
+  return { finishReason: stopped ? 'stopped' : 'stop', toolCalls };
+}
+
+/** The question's words; with photos attached they are the text parts beside the images. */
+function lastQuestion(messages: Prompt['messages']): string {
+  const content = messages.findLast((message) => message.role === 'user')?.content;
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((part) => (part.type === 'text' ? part.text : '')).join(' ');
 }

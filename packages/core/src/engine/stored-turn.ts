@@ -3,7 +3,17 @@ import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
 import { toolCalls, turns, type TurnRow } from '../db/schema';
 import type { LiveEvents } from '../live/live-events';
-import { DatabaseUnavailable, QuotaExceeded, UpstreamUnavailable, ValidationError } from '../errors';
+import {
+  AttachmentNotFound,
+  DatabaseUnavailable,
+  ImageTooLarge,
+  ImageTooManyPixels,
+  ModelCannotSeeImages,
+  QuotaExceeded,
+  UnsupportedImage,
+  UpstreamUnavailable,
+  ValidationError,
+} from '../errors';
 import { uniqueSources } from '../store/sources';
 import { LIVE_STATUSES, turnEventsAfter, type StreamedChunk } from '../store/turns';
 import type { DoneEvent, SequencedEvent, Turn } from './types';
@@ -157,9 +167,25 @@ function errorOf(record: TurnRow): Error {
       return new QuotaExceeded(message);
     case 'VALIDATION':
       return new ValidationError(message ?? 'invalid input');
+    case 'ATTACHMENT_NOT_FOUND':
+      return new AttachmentNotFound(message);
+    case 'MODEL_CANNOT_SEE_IMAGES':
+      return new ModelCannotSeeImages(message);
+    case 'UNSUPPORTED_IMAGE':
+      return new UnsupportedImage(message);
+    case 'IMAGE_TOO_MANY_PIXELS':
+      return new ImageTooManyPixels(message ?? 'The image has too many pixels.');
+    case 'IMAGE_TOO_LARGE':
+      return withMessage(new ImageTooLarge(0), message);
     default:
       return new Error(message ?? 'Internal server error');
   }
+}
+
+/** For errors whose constructor words the message from figures the record no longer has. */
+function withMessage(error: Error, message: string | undefined): Error {
+  if (message !== undefined) error.message = message;
+  return error;
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

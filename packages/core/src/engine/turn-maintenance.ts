@@ -1,5 +1,6 @@
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
+import { sweepUnsentAttachments } from '../store/attachments';
 import { pruneFinishedTurns, recoverAbandonedTurns, recoverExpiredTurns, renewLeases } from '../store/turns';
 import type { TurnRegistry } from './turn-registry';
 
@@ -19,10 +20,13 @@ export const DEFAULT_TURN_TIMING: TurnTiming = { leaseMs: 6_000, renewMs: 2_000,
 /** Idempotency keys (and the events of finished turns) are kept at least this long. */
 const KEEP_FINISHED_TURNS_MS = 25 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** Photos uploaded but never sent are deleted after a day: time enough to finish writing the message. */
+const KEEP_UNSENT_PHOTOS_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The background work of durable turns: renewing this instance's leases, recovering the turns of instances
- * that died (once at start-up, then on a timer), and letting go of turns past the idempotency window.
+ * that died (once at start-up, then on a timer), letting go of turns past the idempotency window, and
+ * deleting photos uploaded a day ago and never sent.
  * Failures are left for the next tick: the database may be down, and every step is safe to repeat.
  */
 export function startTurnMaintenance(deps: {
@@ -43,11 +47,13 @@ export function startTurnMaintenance(deps: {
     await recoverExpiredTurns(db, registry.ids());
   });
   const prune = quietly(() => pruneFinishedTurns(db, KEEP_FINISHED_TURNS_MS));
+  const sweep = quietly(() => sweepUnsentAttachments(db, new Date(Date.now() - KEEP_UNSENT_PHOTOS_MS)));
   recover();
   const timers = [
     setInterval(renew, timing.renewMs),
     setInterval(recover, timing.sweepMs),
     setInterval(prune, PRUNE_EVERY_MS),
+    setInterval(sweep, PRUNE_EVERY_MS),
   ];
   for (const timer of timers) timer.unref();
   return {

@@ -5,7 +5,8 @@ import type { ChatMessage, ToolCallRequest } from './llm/chat-message';
 
 /**
  * All token accounting of a turn: what each model call cost, as the provider reported it or, where it
- * reported nothing (a stopped or cut-off stream, the offline responder), as the tokenizer estimates it. Each
+ * reported nothing (a stopped or cut-off stream), as the tokenizer estimates it; an offline reply, which no
+ * model wrote, costs nothing (`noModelUsage`). Each
  * call is charged as it completes, so a crash later in the turn cannot lose the charge, and the ledger's
  * unique (turn, round) makes charging twice impossible.
  */
@@ -64,16 +65,28 @@ export function reportedUsage(round: number, usage: OpenAI.CompletionUsage): Mod
   };
 }
 
-/** Prompt + completion counted with the tokenizer, for calls the provider reported nothing for. */
+/**
+ * A round answered without a model (the offline responder): it spent nothing, and that is a known figure,
+ * not an estimate.
+ */
+export function noModelUsage(round: number): ModelCallUsage {
+  return { round, promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: null, estimated: false };
+}
+
+/**
+ * Prompt + completion counted with the tokenizer, for calls the provider reported nothing for; the prompt's
+ * images, which the tokenizer cannot read, as the caller metered them.
+ */
 export function estimatedUsage(
   round: number,
   messages: ChatMessage[],
   completion: string,
   toolCalls: ToolCallRequest[] = [],
+  imageTokens = 0,
 ): ModelCallUsage {
   let completionTokens = countTokens(completion);
   for (const call of toolCalls) completionTokens += countTokens(call.name) + countTokens(call.arguments);
-  let promptTokens = 0;
+  let promptTokens = imageTokens;
   for (const message of messages) promptTokens += MESSAGE_OVERHEAD_TOKENS + countTokens(messageText(message));
   return {
     round,

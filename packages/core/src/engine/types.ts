@@ -1,4 +1,5 @@
-import type { Source } from '../db/schema';
+import type { AttachmentContentType, Source } from '../db/schema';
+import type { AttachmentVariant } from '../store/attachments';
 import type { ExportedMessage } from '../store/export';
 import type { HistoryMessage, ThreadStats } from '../store/messages';
 import type { SearchResult } from '../store/search';
@@ -82,6 +83,31 @@ export interface SendOptions {
    * of asking twice; with another message it is a ConflictError.
    */
   clientMessageId?: string | undefined;
+  /**
+   * Photos sent with the message: ids from `uploadAttachment`, at most 4, in the order shown. A message may be
+   * empty when it has at least one. Each must be the user's own and not yet sent, or nothing is stored
+   * (AttachmentNotFound). For `edit`, absent keeps the edited question's photos and a list replaces them (it
+   * may name the edited question's own photos to keep them); `regenerate` refuses it (the question is asked
+   * again as it was, photos included).
+   */
+  attachments?: readonly string[] | undefined;
+}
+
+/** A photo as stored: re-encoded (upright, at most 2048 px, no metadata), with its thumbnail. */
+export interface UploadedAttachment {
+  id: string;
+  content_type: AttachmentContentType;
+  width: number;
+  height: number;
+  byte_size: number;
+}
+
+/** An attachment's bytes, to serve with its stored `contentType` (never the uploader's). */
+export interface AttachmentFile {
+  contentType: string;
+  bytes: Buffer;
+  /** Of the full image, for either variant: suffix it for the thumbnail's ETag. */
+  sha256: string;
 }
 
 /**
@@ -135,6 +161,13 @@ export interface ChatEngine {
   exportThread(userId: string, threadId?: string): Promise<{ thread: ThreadSummary | null; messages: AsyncIterable<ExportedMessage> }>;
   /** Every thread with its messages, as NDJSON records, a page at a time. */
   exportAll(userId: string): AsyncIterable<ExportRecord>;
+  /**
+   * Checks, re-encodes and stores a photo, unsent: UnsupportedImage, ImageTooLarge or ImageTooManyPixels for
+   * what it will not take. Send it with a message by naming its id in `SendOptions.attachments`.
+   */
+  uploadAttachment(userId: string, bytes: Uint8Array): Promise<UploadedAttachment>;
+  /** The user's photo (sent or not) or its thumbnail; AttachmentNotFound for anyone else's, unknown or malformed ids. */
+  attachment(userId: string, id: string, variant?: AttachmentVariant): Promise<AttachmentFile>;
   /** Waits until in-flight turns have finished and been saved (graceful shutdown). */
   drain(): Promise<void>;
   /** Stops every in-flight turn, so each saves its partial answer marked stopped (shutdown deadline). */

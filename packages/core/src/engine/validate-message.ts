@@ -7,6 +7,20 @@ import { ValidationError } from '../errors';
 export function validateMessage(message: unknown, maxChars: number): string {
   if (typeof message !== 'string') throw new ValidationError('message must be a string', 'message');
   if (message.trim().length === 0) throw new ValidationError('message must not be empty', 'message');
+  return storableMessage(message, maxChars);
+}
+
+/**
+ * The text sent with photos: the same rules, except that it may be empty, since a photo alone is a question
+ * ("what is this?"). Blank text is stored as empty.
+ */
+export function validateCaption(message: unknown, maxChars: number): string {
+  if (message === undefined || message === null) return '';
+  if (typeof message !== 'string') throw new ValidationError('message must be a string', 'message');
+  return message.trim().length === 0 ? '' : storableMessage(message, maxChars);
+}
+
+function storableMessage(message: string, maxChars: number): string {
   if (message.length > maxChars) {
     throw new ValidationError(`message must be at most ${maxChars} characters`, 'message');
   }

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, gte, isNull, lte } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { conversations, threads } from '../db/schema';
-import type { Role } from './messages';
+import { attachmentsByMessage, type MessageAttachment, type Role } from './messages';
 
 export interface ExportedMessage {
   thread_id: string;
@@ -11,6 +11,8 @@ export interface ExportedMessage {
   /** ISO 8601 UTC. */
   timestamp: string;
   finish_reason: string | null;
+  /** Photos sent with the message, in order (fetch each by id); empty for most. */
+  attachments: MessageAttachment[];
 }
 
 const PAGE = 500;
@@ -44,6 +46,7 @@ export async function* threadMessages(db: Db, userId: string, threadId: string):
       )
       .orderBy(asc(conversations.threadId), asc(conversations.id))
       .limit(PAGE);
+    const photos = await attachmentsByMessage(db, userId, rows.filter((row) => row.role === 'user').map((row) => row.id));
     for (const row of rows) {
       yield {
         thread_id: threadId,
@@ -52,6 +55,7 @@ export async function* threadMessages(db: Db, userId: string, threadId: string):
         content: row.content,
         timestamp: (row.createdAt ?? new Date(0)).toISOString(),
         finish_reason: row.finishReason,
+        attachments: photos.get(row.id) ?? [],
       };
     }
     if (rows.length < PAGE) return;

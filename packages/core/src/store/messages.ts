@@ -1,6 +1,7 @@
 import { and, eq, notInArray } from 'drizzle-orm';
 import type { Db } from '../db/db';
-import { conversations, toolCalls, turns, type Source } from '../db/schema';
+import { conversations, toolCalls, turns, type AttachmentContentType, type Source } from '../db/schema';
+import { attachmentsOfMessages } from './attachments';
 import { storableJson, storableText } from '../storable-text';
 import { countTokens } from '../tokens';
 import { prepared } from './prepared';
@@ -24,6 +25,15 @@ export interface HistoryMessage {
   stopped: boolean;
   /** True when the server died while answering: the reply as far as it had streamed. */
   interrupted: boolean;
+  /** Photos sent with the message, in order (user messages only; empty otherwise). */
+  attachments: MessageAttachment[];
+}
+
+export interface MessageAttachment {
+  id: string;
+  content_type: AttachmentContentType;
+  width: number;
+  height: number;
 }
 
 export interface StoredMessage {
@@ -131,12 +141,15 @@ export async function history(db: Db, userId: string, options: HistoryOptions): 
       : await statements.messagesBefore.execute({ threadId, limit: options.limit, before: options.before });
   rows.reverse();
   const replyIds = rows.filter((r) => r.role === 'assistant').map((r) => r.id);
+  const questionIds = rows.filter((r) => r.role === 'user').map((r) => r.id);
   const sourcesByMessage = new Map<number, Source[]>();
-  if (replyIds.length > 0) {
-    const found = await statements.sourcesOf.execute({ messageIds: replyIds, userId });
-    for (const { messageId, sources } of found) {
-      sourcesByMessage.set(messageId, [...(sourcesByMessage.get(messageId) ?? []), ...sources]);
-    }
+  // Both keyed by the page's own ids, at most one query each, side by side.
+  const [found, photos] = await Promise.all([
+    replyIds.length > 0 ? statements.sourcesOf.execute({ messageIds: replyIds, userId }) : [],
+    attachmentsByMessage(db, userId, questionIds),
+  ]);
+  for (const { messageId, sources } of found) {
+    sourcesByMessage.set(messageId, [...(sourcesByMessage.get(messageId) ?? []), ...sources]);
   }
   return rows.map((row) => ({
     id: row.id,
@@ -146,7 +159,18 @@ export async function history(db: Db, userId: string, options: HistoryOptions): 
     sources: uniqueSources(sourcesByMessage.get(row.id) ?? []),
     stopped: row.finishReason === 'stopped',
     interrupted: row.finishReason === 'interrupted',
+    attachments: photos.get(row.id) ?? [],
   }));
+}
+
+/** The messages' photos as history and exports list them, by message id, in order. */
+export async function attachmentsByMessage(db: Db, userId: string, messageIds: number[]): Promise<Map<number, MessageAttachment[]>> {
+  const byMessage = new Map<number, MessageAttachment[]>();
+  for (const photo of await attachmentsOfMessages(db, userId, messageIds)) {
+    const listed = { id: photo.id, content_type: photo.contentType, width: photo.width, height: photo.height };
+    byMessage.set(photo.messageId, [...(byMessage.get(photo.messageId) ?? []), listed]);
+  }
+  return byMessage;
 }
 
 /**

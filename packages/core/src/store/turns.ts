@@ -4,6 +4,7 @@ import { rawRows, violatesUnique } from '../db/raw-rows';
 import { conversations, threads, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
 import { countTokens } from '../tokens';
 import { chargedRounds, chargeModelCallIn } from './ledger';
+import { linkQuestionPhotos } from './question-photos';
 
 export type TurnRecord = TurnRow;
 export type FinalStatus = Exclude<TurnStatus, 'queued' | 'running'>;
@@ -69,6 +70,11 @@ export interface Question {
    * `edit`: the last question and its answer are superseded by this one.
    */
   mode?: 'ask' | 'regenerate' | 'edit';
+  /**
+   * Photo ids to link to the stored question, in order (see `linkQuestionPhotos`). For an edit, undefined keeps
+   * the edited question's photos; a regenerated question keeps its own, so this is ignored.
+   */
+  attachments?: readonly string[] | undefined;
 }
 
 export interface StartedTurn {
@@ -89,14 +95,15 @@ export async function startTurnNow(
   question: Question,
 ): Promise<StartedTurn | undefined> {
   try {
-    const [row] = await rawRows<{ user_message_id: number; untitled: boolean }>(
+    const row = await storeQuestion(
       db,
+      question,
       sql`${questionOnceThreadIsOurs(question, sql`true`)}
       insert into ${turns} (id, user_id, thread_id, client_message_id, message_hash, status, owner, lease_expires_at, started_at, user_message_id)
       select ${turn.id}, ${question.userId}, ${question.threadId}, ${turn.clientMessageId}, ${turn.messageHash}, 'running',
              ${turn.owner}, now() + ${leaseInterval(turn.leaseMs)}, now(), question.id
       from question
-      returning user_message_id, ${UNTITLED} as untitled`,
+      returning user_message_id, ${UNTITLED} as untitled, ${replacedQuestion(question)} as replaced_id`,
     );
     return row ? { userMessageId: row.user_message_id, untitled: row.untitled } : undefined;
   } catch (error) {
@@ -158,6 +165,35 @@ function questionOnceThreadIsOurs(question: Question, condition: SQL): SQL {
 /** Read in the statement that starts a turn, from its `thread` CTE. */
 const UNTITLED = sql`not exists (select 1 from thread where title is not null)`;
 
+/** The question an edit supersedes, read from its `last_question` CTE: its photos may move to the new one. */
+const replacedQuestion = (question: Question) => (question.mode === 'edit' ? sql`(select id from last_question)` : sql`null::int`);
+
+interface StoredQuestionRow {
+  user_message_id: number;
+  untitled: boolean;
+  replaced_id: number | null;
+}
+
+/**
+ * Runs the statement that stores the question and starts its turn. A question with photos, and any edit
+ * (which carries the edited question's), runs it in a transaction with linking them, so a refused photo
+ * undoes the question and the turn; the rest stays one statement, as the common case needs no more.
+ */
+async function storeQuestion(db: Db, question: Question, statement: SQL): Promise<StoredQuestionRow | undefined> {
+  const mode = question.mode ?? 'ask';
+  const ids = question.attachments;
+  if (mode === 'regenerate' || (mode === 'ask' && (ids === undefined || ids.length === 0))) {
+    return (await rawRows<StoredQuestionRow>(db, statement))[0];
+  }
+  return db.transaction(async (tx) => {
+    const [row] = await rawRows<StoredQuestionRow>(tx, statement);
+    if (row) {
+      await linkQuestionPhotos(tx, question.userId, { questionId: row.user_message_id, replacedId: row.replaced_id, ids });
+    }
+    return row;
+  });
+}
+
 /**
  * Starts a queued turn if its thread is free, in one statement like `startTurnNow`; undefined, with nothing
  * stored, while another turn of the thread runs. A running turn whose owner died (lease lapsed, or abandoned
@@ -169,14 +205,15 @@ export async function claimTurn(
 ): Promise<StartedTurn | undefined> {
   const { question } = request;
   try {
-    const [row] = await rawRows<{ user_message_id: number; untitled: boolean }>(
+    const row = await storeQuestion(
       db,
+      question,
       sql`${questionOnceThreadIsOurs(question, sql`exists (select 1 from ${turns} where id = ${request.turnId} and status = 'queued')`)}
       update ${turns} set status = 'running', user_message_id = question.id, owner = ${request.owner},
              started_at = now(), lease_expires_at = now() + ${leaseInterval(request.leaseMs)}
       from question
       where ${turns.id} = ${request.turnId} and ${turns.status} = 'queued'
-      returning ${turns.userMessageId} as user_message_id, ${UNTITLED} as untitled`,
+      returning ${turns.userMessageId} as user_message_id, ${UNTITLED} as untitled, ${replacedQuestion(question)} as replaced_id`,
     );
     return row ? { userMessageId: row.user_message_id, untitled: row.untitled } : undefined;
   } catch (error) {

@@ -1,7 +1,8 @@
-import { eventIdOf, NotFoundError, parseEventId, type ExportRecord, type Turn } from '@fixthread/core';
+import { eventIdOf, NotFoundError, parseEventId, ValidationError, type ExportRecord, type Turn } from '@fixthread/core';
 import { tracked, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { ServerShuttingDown } from '../../errors';
+import { presentUpload } from '../../present-upload';
 import { historyInput, messageInput, threadInput } from '../../validation';
 import { createTRPCRouter, protectedProcedure, type Context } from '../trpc';
 
@@ -24,6 +25,7 @@ export const chatRouter = createTRPCRouter({
     const { response, thread_id } = await ctx.engine.send(ctx.userId, input.message, {
       clientMessageId: input.clientMessageId,
       threadId: input.threadId,
+      attachments: input.attachments,
     });
     return { response, thread_id };
   }),
@@ -37,7 +39,11 @@ export const chatRouter = createTRPCRouter({
     .input(streamInput)
     .subscription(({ ctx, input, signal }) =>
       streamTurn(ctx, input.lastEventId, signal, () =>
-        ctx.engine.startTurn(ctx.userId, input.message, { clientMessageId: input.clientMessageId, threadId: input.threadId }),
+        ctx.engine.startTurn(ctx.userId, input.message, {
+          clientMessageId: input.clientMessageId,
+          threadId: input.threadId,
+          attachments: input.attachments,
+        }),
       ),
     ),
 
@@ -55,9 +61,22 @@ export const chatRouter = createTRPCRouter({
     .input(streamInput)
     .subscription(({ ctx, input, signal }) =>
       streamTurn(ctx, input.lastEventId, signal, () =>
-        ctx.engine.edit(ctx.userId, input.message, { clientMessageId: input.clientMessageId, threadId: input.threadId }),
+        ctx.engine.edit(ctx.userId, input.message, {
+          clientMessageId: input.clientMessageId,
+          threadId: input.threadId,
+          attachments: input.attachments,
+        }),
       ),
     ),
+
+  /**
+   * A photo to send with a message (name its `id` in `attachments`), as FormData with the file in `file`:
+   * the client's httpLink sends it as multipart/form-data, outside any batch. Answers what POST
+   * /chat/attachments does; the server refuses a body over MAX_IMAGE_BYTES before tRPC reads it.
+   */
+  upload: protectedProcedure
+    .input(z.instanceof(FormData, { error: 'send the photo as FormData, in a file field named file' }))
+    .mutation(async ({ ctx, input }) => presentUpload(await ctx.engine.uploadAttachment(ctx.userId, await photoBytes(input)))),
 
   stop: protectedProcedure
     .input(threadInput)
@@ -90,6 +109,13 @@ export const chatRouter = createTRPCRouter({
     .input(z.object({ q: z.string({ error: 'q must be a string' }), limit: z.number({ error: 'limit must be a number' }).optional() }))
     .query(({ ctx, input }) => ctx.engine.search(ctx.userId, input.q, { limit: input.limit })),
 });
+
+/** The file's bytes; its name and declared type are the client's say-so, and the engine reads the bytes. */
+async function photoBytes(form: FormData): Promise<Uint8Array> {
+  const file = form.get('file');
+  if (!(file instanceof Blob)) throw new ValidationError('Attach the photo in a file field named `file`.', 'file');
+  return new Uint8Array(await file.arrayBuffer());
+}
 
 async function* streamTurn(ctx: Authed, lastEventId: string | null | undefined, signal: AbortSignal | undefined, start: () => Promise<Turn>) {
   const leave = ctx.streams.enter();

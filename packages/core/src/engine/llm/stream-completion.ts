@@ -1,16 +1,21 @@
+import { SpanKind, type Span } from '@opentelemetry/api';
 import type OpenAI from 'openai';
-import { UpstreamUnavailable } from '../../errors';
+import { ModelCannotSeeImages, UpstreamUnavailable } from '../../errors';
 import type { ModelCallUsage } from '../../store/ledger';
 import { TextRun } from '../text-run';
 import { estimatedUsage, reportedUsage } from '../turn-usage';
 import type { ChatMessage, CompletionResult, ToolCallRequest, ToolDefinition } from './chat-message';
+import { refusedImages } from './image-refusal';
 import { StreamedTextCleaner } from '../../storable-text';
+import { inSpan } from '../../tracing';
 
 export interface CompletionRequest {
   /** Which model call of the turn this is (0 first): its ledger row. */
   round: number;
   model: string;
   messages: ChatMessage[];
+  /** Prompt tokens of the messages' images, which the tokenizer cannot count: added to estimates. */
+  imageTokens?: number;
   tools: ToolDefinition[];
   signal: AbortSignal;
   /** Longest silence allowed between chunks. The SDK's own timeout only covers the wait for headers. */
@@ -23,7 +28,52 @@ export interface CompletionRequest {
  * a chunk with empty `choices`, no usage at all, a whole tool call in one chunk, and `finish_reason: 'stop'`
  * alongside tool calls.
  */
-export async function streamCompletion(
+export function streamCompletion(
+  client: OpenAI,
+  request: CompletionRequest,
+  onToken: (text: string) => void,
+): Promise<CompletionResult> {
+  // GenAI semantic conventions: `chat {model}`; usage and finish reason are set once, at the end.
+  const server = new URL(client.baseURL);
+  const attributes = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.request.model': request.model,
+    'server.address': server.hostname,
+    'server.port': Number(server.port) || (server.protocol === 'https:' ? 443 : 80),
+    'fixthread.model_call.round': request.round,
+    'fixthread.model_call.tools_offered': request.tools.length,
+  };
+  return inSpan(
+    `chat ${request.model}`,
+    { kind: SpanKind.CLIENT, attributes },
+    async (span) => {
+      try {
+        const result = await streamOneCompletion(client, request, onToken);
+        recordUsage(span, result.usage);
+        span.setAttributes({ 'gen_ai.response.finish_reasons': [result.finishReason], 'fixthread.model_call.tool_calls': result.toolCalls.length });
+        return result;
+      } catch (error) {
+        if (error instanceof TurnAborted) {
+          recordUsage(span, error.spent);
+          span.setAttribute('fixthread.model_call.stopped', true);
+        }
+        throw error;
+      }
+    },
+    (error) => !(error instanceof TurnAborted),
+  );
+}
+
+function recordUsage(span: Span, usage: ModelCallUsage): void {
+  span.setAttributes({
+    'gen_ai.usage.input_tokens': usage.promptTokens,
+    'gen_ai.usage.output_tokens': usage.completionTokens,
+    'fixthread.usage.estimated': usage.estimated,
+  });
+}
+
+async function streamOneCompletion(
   client: OpenAI,
   request: CompletionRequest,
   onToken: (text: string) => void,
@@ -41,7 +91,7 @@ export async function streamCompletion(
   const calls: ToolCallRequest[] = [];
   const idle = new AbortController();
   let idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
-  const spentSoFar = () => estimatedUsage(request.round, request.messages, text.toString(), calls);
+  const spentSoFar = () => estimatedUsage(request.round, request.messages, text.toString(), calls, request.imageTokens);
   const failed = (cause: unknown, message?: string) =>
     new UpstreamUnavailable(message, { cause }, chunks > 0 ? spentSoFar() : null);
   try {
@@ -74,6 +124,7 @@ export async function streamCompletion(
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
   } catch (error) {
+    if (!request.signal.aborted && refusedImages(error, request.messages)) throw new ModelCannotSeeImages(undefined, { cause: error });
     if (!request.signal.aborted) throw failed(error);
   } finally {
     clearTimeout(idleTimer);
@@ -91,7 +142,7 @@ export async function streamCompletion(
     finishReason: toolCalls.length > 0 ? 'tool_calls' : finishReason,
     usage:
       reported === undefined
-        ? estimatedUsage(request.round, request.messages, text.toString(), toolCalls)
+        ? estimatedUsage(request.round, request.messages, text.toString(), toolCalls, request.imageTokens)
         : reportedUsage(request.round, reported),
   };
 }

@@ -12,10 +12,13 @@ interface SearchResult {
   guideid?: number;
   title?: string;
   url?: string;
+  category?: string;
   subject?: string;
   type?: string;
   difficulty?: string;
   time_required?: string;
+  time_required_min?: number;
+  time_required_max?: number;
   summary?: string;
 }
 
@@ -23,13 +26,44 @@ interface GuideDetail {
   guideid?: number;
   title?: string;
   url?: string;
+  category?: string;
+  subject?: string;
   difficulty?: string;
   time_required?: string;
+  time_required_min?: number;
+  time_required_max?: number;
   introduction_raw?: string;
   tools?: { text?: string }[];
   parts?: { text?: string }[];
   steps?: { orderby?: number; title?: string; lines?: { text_raw?: string; level?: number }[] }[];
 }
+
+/** What `search_ifixit_guides` tells the model about each guide it found. */
+export interface ProjectedGuideSummary {
+  guideid?: number;
+  title?: string;
+  url?: string;
+  subject?: string;
+  difficulty?: string;
+  time_required?: string;
+  summary?: string;
+}
+
+/** What `get_ifixit_guide` tells the model about one guide. */
+export interface ProjectedGuide {
+  guideid?: number;
+  title?: string;
+  url?: string;
+  difficulty?: string;
+  time_required?: string;
+  introduction?: string;
+  tools: string[];
+  parts: string[];
+  steps: { step: number; title?: string | undefined; lines: string[] }[];
+}
+
+export const SEARCH_IFIXIT_GUIDES = 'search_ifixit_guides';
+export const GET_IFIXIT_GUIDE = 'get_ifixit_guide';
 
 const MAX_GUIDES = 5;
 const MAX_GUIDE_CHARS = 6000;
@@ -43,7 +77,7 @@ export function ifixitTools(options: IfixitOptions): Tool[] {
       definition: {
         type: 'function',
         function: {
-          name: 'search_ifixit_guides',
+          name: SEARCH_IFIXIT_GUIDES,
           description:
             'Search iFixit for step-by-step repair guides. Use for any repair, teardown or replacement question. Returns guide ids, titles and URLs.',
           parameters: {
@@ -58,7 +92,7 @@ export function ifixitTools(options: IfixitOptions): Tool[] {
         if (guides.length === 0) return { result: 'No iFixit guides matched this query.', sources: [] };
         return {
           result: JSON.stringify({
-            guides: guides.map((g) => ({
+            guides: guides.map((g): ProjectedGuideSummary => ({
               guideid: g.guideid,
               title: g.title,
               url: g.url,
@@ -78,7 +112,7 @@ export function ifixitTools(options: IfixitOptions): Tool[] {
       definition: {
         type: 'function',
         function: {
-          name: 'get_ifixit_guide',
+          name: GET_IFIXIT_GUIDE,
           description: 'Fetch one iFixit guide: its tools, parts and numbered steps.',
           parameters: {
             type: 'object',
@@ -119,15 +153,15 @@ function projectGuide(guide: GuideDetail): string {
     title: step.title || undefined,
     lines: (step.lines ?? []).map((line) => line.text_raw ?? '').filter(Boolean),
   }));
-  const projected = {
+  const projected: ProjectedGuide = {
     guideid: guide.guideid,
     title: guide.title,
     url: guide.url,
     difficulty: guide.difficulty,
     time_required: guide.time_required,
     introduction: guide.introduction_raw?.slice(0, 500),
-    tools: (guide.tools ?? []).map((t) => t.text).filter(Boolean),
-    parts: (guide.parts ?? []).map((p) => p.text).filter(Boolean),
+    tools: (guide.tools ?? []).map((t) => t.text ?? '').filter(Boolean),
+    parts: (guide.parts ?? []).map((p) => p.text ?? '').filter(Boolean),
     steps,
   };
   let text = JSON.stringify(projected);
@@ -138,6 +172,47 @@ function projectGuide(guide: GuideDetail): string {
   return text.slice(0, MAX_GUIDE_CHARS);
 }
 
-function toSource(item: { title?: string; url?: string }): Source {
-  return { kind: 'ifixit', title: item.title ?? 'iFixit guide', url: item.url ?? 'https://www.ifixit.com' };
+/**
+ * A guide as a source card: besides its link, what a reader weighs before opening it. The search API may give
+ * the time only in seconds, so it is worded here the way iFixit words it.
+ */
+function toSource(item: SearchResult | GuideDetail): Source {
+  const source: Source = { kind: 'ifixit', title: item.title ?? 'iFixit guide', url: item.url ?? 'https://www.ifixit.com' };
+  const time = item.time_required || describeSeconds(item.time_required_min, item.time_required_max);
+  if (item.category) source.device = item.category;
+  if (item.subject) source.subject = item.subject;
+  if (item.difficulty) source.difficulty = item.difficulty;
+  if (time) source.time_required = time;
+  return source;
+}
+
+/** `1 - 2 hours`, `15 - 30 minutes`, or `up to 2 hours` when only the upper bound is known. */
+function describeSeconds(min: number | undefined, max: number | undefined): string | undefined {
+  if (typeof max !== 'number' || !(max > 0)) return undefined;
+  const [size, unit] = max >= 3600 ? [3600, 'hour'] : [60, 'minute'];
+  const amount = (seconds: number) => String(Math.round((seconds / size) * 10) / 10);
+  const upper = amount(max);
+  if (typeof min === 'number' && min > 0 && min < max) return `${amount(min)} - ${upper} ${unit}s`;
+  return `up to ${upper} ${unit}${upper === '1' ? '' : 's'}`;
+}
+
+/** The guides a `search_ifixit_guides` result told the model about; none when it found none. */
+export function readSearchProjection(result: string): ProjectedGuideSummary[] {
+  const parsed = parseObject(result);
+  return Array.isArray(parsed?.guides) ? (parsed.guides as ProjectedGuideSummary[]) : [];
+}
+
+/** The guide a `get_ifixit_guide` result told the model about; undefined when it is not one (cut short). */
+export function readGuideProjection(result: string): ProjectedGuide | undefined {
+  const parsed = parseObject(result);
+  return Array.isArray(parsed?.steps) ? (parsed as unknown as ProjectedGuide) : undefined;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,6 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { ToolCallRecord } from '../../store/messages';
+import { inSpan } from '../../tracing';
 import type { ToolCallRequest, ToolDefinition } from '../llm/chat-message';
 import type { ToolOptions } from '../options';
 import { ifixitTools } from './ifixit';
@@ -21,7 +23,7 @@ export function createToolbox(options: ToolOptions): Toolbox {
   return {
     definitions: tools.map((tool) => tool.definition),
     statusFor: (name) => byName.get(name)?.status ?? '🛠️ Working...',
-    run: async (call, turnSignal) => {
+    run: (call, turnSignal) => traceToolCall(call, async () => {
       const args = parseArguments(call.arguments);
       const tool = byName.get(call.name);
       const failed = (reason: string): ToolCallRecord => ({
@@ -41,8 +43,29 @@ export function createToolbox(options: ToolOptions): Toolbox {
         if (turnSignal.aborted) throw error;
         return failed(signal.aborted ? `timed out after ${options.timeoutMs} ms` : describe(error));
       }
-    },
+    }),
   };
+}
+
+/** GenAI semantic conventions' `execute_tool {name}`. A throw here is the turn being stopped, not the tool failing. */
+function traceToolCall(call: ToolCallRequest, run: () => Promise<ToolCallRecord>): Promise<ToolCallRecord> {
+  const attributes = {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': call.name,
+    'gen_ai.tool.call.id': call.id,
+    'gen_ai.tool.type': 'function',
+  };
+  return inSpan(
+    `execute_tool ${call.name}`,
+    { attributes },
+    async (span) => {
+      const record = await run();
+      span.setAttributes({ 'fixthread.tool.ok': record.ok, 'fixthread.tool.sources': record.sources.length });
+      if (!record.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: record.result });
+      return record;
+    },
+    () => false,
+  );
 }
 
 function parseArguments(text: string): Record<string, unknown> | undefined {

@@ -1,15 +1,15 @@
 /**
- * Streams one message through the typed tRPC client and prints the answer as it arrives.
+ * Streams one message through @fixthread/client and prints the answer as it arrives (build the package
+ * first: `pnpm --filter @fixthread/client build`).
  *
- *   pnpm --filter @fixthread/server exec tsx examples/typed-client.ts "My PS5 has no HDMI signal"
+ *   pnpm --filter @fixthread/client exec tsx examples/typed-client.ts "My PS5 has no HDMI signal"
  *   ... --url http://127.0.0.1:8000 --token <JWT> "message"
  *
  * Without --token it signs in through the dev-mode endpoint, which exists only when the server has no
- * JWT_SECRET or JWKS_URL configured.
+ * JWT_SECRET or JWKS_URL configured. On Node 20 the client loads `ws` for the stream by itself.
  */
 import { parseArgs } from 'node:util';
-import { createFixThreadClient } from '@fixthread/server';
-import WebSocket from 'ws';
+import { createFixThreadClient, errorCodeOf } from '@fixthread/client';
 
 const { values, positionals } = parseArgs({
   options: { url: { type: 'string', default: 'http://127.0.0.1:8000' }, token: { type: 'string' } },
@@ -17,13 +17,7 @@ const { values, positionals } = parseArgs({
 });
 const message = positionals.join(' ') || 'How do I replace a cracked iPhone 12 screen?';
 const token = values.token ?? (await devLogin(values.url, 'example-user'));
-
-const client = createFixThreadClient({
-  url: values.url,
-  token,
-  // Node 20 has no global WebSocket; browsers and Node 22+ need no such option.
-  WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-});
+const client = createFixThreadClient({ url: values.url, token });
 
 try {
   await new Promise<void>((resolve, reject) => {
@@ -44,6 +38,9 @@ try {
   });
   const { message_count } = await client.trpc.chat.history.query({ limit: 200 });
   process.stdout.write(`The thread now holds ${message_count} messages.\n`);
+} catch (error) {
+  process.stderr.write(`\nFailed (${errorCodeOf(error) ?? 'no answer'}): ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
 } finally {
   await client.close();
 }

@@ -1,0 +1,3 @@
+import base from '@fixthread/eslint-config';
+
+export default base;
