@@ -28,15 +28,19 @@ export interface NewTurn {
  */
 export async function createTurn(db: Db, turn: NewTurn): Promise<{ created: boolean; turn: TurnRecord }> {
   const { leaseMs, ...values } = turn;
-  const [created] = await db
-    .insert(turns)
-    .values({ ...values, status: 'queued', leaseExpiresAt: sql`now() + ${leaseInterval(leaseMs)}` })
-    .onConflictDoNothing({ target: [turns.userId, turns.clientMessageId] })
-    .returning();
-  if (created) return { created: true, turn: created };
-  const existing = await findTurnByKey(db, turn.userId, turn.clientMessageId ?? '');
-  if (!existing) throw new Error('turn insert conflicted but no turn holds the key');
-  return { created: false, turn: existing };
+  // The turn holding the key can be deleted between our insert and our lookup (recovery removes a dead
+  // instance's queued turn while its client re-sends the key, as the soak found): then the key is free again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [created] = await db
+      .insert(turns)
+      .values({ ...values, status: 'queued', leaseExpiresAt: sql`now() + ${leaseInterval(leaseMs)}` })
+      .onConflictDoNothing({ target: [turns.userId, turns.clientMessageId] })
+      .returning();
+    if (created) return { created: true, turn: created };
+    const existing = await findTurnByKey(db, turn.userId, turn.clientMessageId ?? '');
+    if (existing) return { created: false, turn: existing };
+  }
+  throw new Error('turn insert conflicted but no turn holds the key');
 }
 
 /** The user's turn asked for under this client message id, if any. */

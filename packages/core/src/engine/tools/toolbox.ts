@@ -81,9 +81,11 @@ function parseArguments(text: string): Record<string, unknown> | undefined {
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
+    // Handlers go on the work first: a tool started with an already-aborted signal still rejects (its fetch
+    // throws AbortError), and an unhandled rejection there would end the process (found by the soak).
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
