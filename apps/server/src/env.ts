@@ -68,6 +68,27 @@ const schema = z.object({
   THREAD_TITLES: z.enum(['model', 'heuristic']).default('model'),
   /** Lifetime tokens per user; unset means unlimited. */
   TOKEN_QUOTA: integer(1).optional(),
+  /** Tokens per user per UTC day, beside the lifetime TOKEN_QUOTA; unset means unlimited. */
+  DAILY_TOKEN_QUOTA: integer(1).optional(),
+  /**
+   * Requests per user per minute across every route and transport (Redis-backed, so shared by every instance,
+   * when REDIS_URL is set); unset means unlimited.
+   */
+  RATE_LIMIT_PER_MINUTE: integer(1).optional(),
+  /** Browser origins allowed to call the API cross-origin, comma-separated (`https://a.example,https://b.example`); unset: none. */
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'each origin must be an http(s) URL' })))
+    .optional(),
+  /** A WebSocket that has not authenticated by then is closed. */
+  WS_AUTH_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  /** Subscriptions (streamed turns) one WebSocket may have open at once. */
+  WS_MAX_SUBSCRIPTIONS: integer(1, 1_000).default(16),
+  /** Largest request header block; beyond it the request is refused with 431. */
+  MAX_HEADER_BYTES: integer(1024, 1024 * 1024).default(16 * 1024),
+  /** Longest request URL (path and query); beyond it the request is refused with 414. */
+  MAX_URL_BYTES: integer(256, 1024 * 1024).default(8 * 1024),
   /** HS256 secret, used as-is (a Supabase project's JWT secret works unchanged). */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
