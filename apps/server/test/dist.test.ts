@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,6 +80,23 @@ describe('pnpm db:migrate', () => {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Migrations applied (pglite at ${join(dataDir, 'pglite')})`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a PGlite directory a live server holds, saying who holds it, and leaves it untouched', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fixthread-migrate-held-'));
+    try {
+      // This test process stands in for the running server: alive, and not the migrating process.
+      mkdirSync(join(dataDir, 'pglite'));
+      const holder = { pid: process.pid, user: 'server', startedAt: new Date().toISOString(), hostname: 'test' };
+      writeFileSync(join(dataDir, 'pglite', 'fixthread.lock'), JSON.stringify(holder));
+      const result = runToExit(['--import', 'tsx', 'src/scripts/migrate.ts'], { DATA_DIR: dataDir }, serverDir);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`in use by the FixThread server (pid ${process.pid})`);
+      expect(result.stdout).not.toContain('Migrations applied');
+      expect(readdirSync(join(dataDir, 'pglite'))).toEqual(['fixthread.lock']);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
