@@ -31,7 +31,7 @@ export const chatRouter = createTRPCRouter({
   }),
 
   /**
-   * Events arrive as `{ id, data }` (tracked, `<turn id>:<seq>`), so a reconnecting client resumes the same
+   * Events arrive as `{ id, data }` (tracked, the short `eventIdOf` form), so a reconnecting client resumes the same
    * turn, on this instance or any other, even after a restart. Unsubscribing only stops the delivery: the
    * engine finishes and saves the turn.
    */
