@@ -44,6 +44,8 @@ export interface RelayRun {
   bytesPerToken: number;
   /** Frames (WebSocket messages or SSE events) carrying tokens, per token. */
   framesPerToken: number;
+  /** CPU of the whole bench process per token: compare runs of one transport, not transports. */
+  cpuMicrosPerToken: number;
 }
 
 export interface RelayResult {
@@ -60,12 +62,20 @@ interface Received {
   tokenFrames: number;
   bytes: number;
   seconds: number;
+  /** CPU this process (server, fake model and client) spent over the stream. */
+  cpuMicros: number;
 }
+
+const cpuNow = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 
 const runOf = (received: Received, tokens = RELAY_TOKENS): RelayRun => ({
   tokensPerSecond: tokens / received.seconds,
   bytesPerToken: received.bytes / tokens,
   framesPerToken: received.tokenFrames / tokens,
+  cpuMicrosPerToken: received.cpuMicros / tokens,
 });
 
 function checkText(transport: string, received: Received, reply = RELAY_REPLY): void {
@@ -112,6 +122,7 @@ async function relayOverRaw(url: string): Promise<Received> {
   let tokenFrames = 0;
   const bytesBefore = bytesReadOf(socket);
   const start = performance.now();
+  const cpuBefore = cpuNow();
   await new Promise<void>((resolve) => {
     socket.on('message', (data) => {
       const event = JSON.parse(textOf(data)) as { type: string; content?: string };
@@ -122,9 +133,10 @@ async function relayOverRaw(url: string): Promise<Received> {
     socket.send('go');
   });
   const seconds = (performance.now() - start) / 1000;
+  const cpuMicros = cpuNow() - cpuBefore;
   const bytes = bytesReadOf(socket) - bytesBefore;
   socket.terminate();
-  return { text: pieces.join(''), tokenFrames, bytes, seconds };
+  return { text: pieces.join(''), tokenFrames, bytes, seconds, cpuMicros };
 }
 
 interface TrpcFrame {
@@ -139,6 +151,7 @@ async function relayOverTrpc(baseUrl: string, token: string, userId: string, mes
   let tokenFrames = 0;
   const bytesBefore = bytesReadOf(socket);
   const start = performance.now();
+  const cpuBefore = cpuNow();
   await new Promise<void>((resolve, reject) => {
     socket.on('message', (data) => {
       const text = textOf(data);
@@ -155,14 +168,16 @@ async function relayOverTrpc(baseUrl: string, token: string, userId: string, mes
     socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'chat.stream', input: { message } } }));
   });
   const seconds = (performance.now() - start) / 1000;
+  const cpuMicros = cpuNow() - cpuBefore;
   const bytes = bytesReadOf(socket) - bytesBefore;
   socket.terminate();
-  return { text: pieces.join(''), tokenFrames, bytes, seconds };
+  return { text: pieces.join(''), tokenFrames, bytes, seconds, cpuMicros };
 }
 
 async function relayOverSse(baseUrl: string, token: string, message: string): Promise<Received> {
   const body = JSON.stringify({ message });
   const start = performance.now();
+  const cpuBefore = cpuNow();
   const req = httpRequest(`${baseUrl}/chat/stream`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
@@ -189,7 +204,8 @@ async function relayOverSse(baseUrl: string, token: string, message: string): Pr
     }
   }
   const seconds = (performance.now() - start) / 1000;
-  return { text: pieces.join(''), tokenFrames, bytes: res.socket?.bytesRead ?? Number.NaN, seconds };
+  const cpuMicros = cpuNow() - cpuBefore;
+  return { text: pieces.join(''), tokenFrames, bytes: res.socket?.bytesRead ?? Number.NaN, seconds, cpuMicros };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -199,6 +215,7 @@ function medianRun(runs: RelayRun[]): RelayRun {
     tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)),
     bytesPerToken: median(runs.map((r) => r.bytesPerToken)),
     framesPerToken: median(runs.map((r) => r.framesPerToken)),
+    cpuMicrosPerToken: median(runs.map((r) => r.cpuMicrosPerToken)),
   };
 }
 
@@ -264,11 +281,11 @@ export function reportRelay(results: RelayResult[]): void {
   const paced: string[][] = [];
   for (const result of results) {
     for (const [name, run] of [['tRPC WS', result.paced.trpc], ['SSE', result.paced.sse]] as const) {
-      paced.push([result.driver, name, fixed(run.bytesPerToken, 1), fixed(run.framesPerToken, 3)]);
+      paced.push([result.driver, name, fixed(run.bytesPerToken, 1), fixed(run.framesPerToken, 3), fixed(run.cpuMicrosPerToken, 0)]);
     }
-    paced.push([result.driver, 'raw ws', fixed(result.raw.bytesPerToken, 1), fixed(result.raw.framesPerToken, 3)]);
+    paced.push([result.driver, 'raw ws', fixed(result.raw.bytesPerToken, 1), fixed(result.raw.framesPerToken, 3), '']);
   }
-  printTable(['db', 'transport', 'B/token', 'frames/token'], paced);
+  printTable(['db', 'transport', 'B/token', 'frames/token', 'bench CPU µs/token'], paced);
 }
 
 async function main(): Promise<void> {
