@@ -98,13 +98,14 @@ async function startRawRelay(): Promise<{ url: string; close(): Promise<void> }>
   await once(server, 'listening');
   server.on('connection', (socket) => {
     const tcp = (socket as unknown as { _socket: NodeJS.WritableStream })._socket;
-    socket.on('message', async () => {
+    const push = async () => {
       for (const frame of frames) {
         socket.send(frame);
         if (socket.bufferedAmount > RAW_HIGH_WATER) await once(tcp, 'drain');
       }
       socket.send(JSON.stringify({ type: 'done' }));
-    });
+    };
+    socket.on('message', () => void push().catch(() => socket.terminate()));
   });
   return {
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
