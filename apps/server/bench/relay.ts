@@ -18,6 +18,7 @@ import type { TurnEvent } from '@fixthread/core';
 import WebSocket, { WebSocketServer } from 'ws';
 import { benchDrivers, type BenchDriver } from './support/databases';
 import { startInProcessServer } from './support/in-process-server';
+import { loadOpenAI, type SdkClient } from './support/openai-sdk';
 import { openTrpcSocket } from './support/raw-sockets';
 import { devLogin } from './support/server-env';
 import { fixed, printTable, sanity, times } from './support/stats';
@@ -51,6 +52,8 @@ export interface RelayRun {
 export interface RelayResult {
   driver: string;
   raw: RelayRun;
+  /** A bare `ws` server sending a frame per delta as the openai SDK reads the same reply from the fake model. */
+  rawSdk: RelayRun;
   trpc: RelayRun;
   sse: RelayRun;
   /** At a model's pace (PACED_DELAY_MS a token): what each frame costs on the wire. */
@@ -101,6 +104,40 @@ async function startRawRelay(): Promise<{ url: string; close(): Promise<void> }>
     const push = async () => {
       for (const frame of frames) {
         socket.send(frame);
+        if (socket.bufferedAmount > RAW_HIGH_WATER) await once(tcp, 'drain');
+      }
+      socket.send(JSON.stringify({ type: 'done' }));
+    };
+    socket.on('message', () => void push().catch(() => socket.terminate()));
+  });
+  return {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * The second baseline: the same bare server, its frames read from the fake model through the openai SDK as
+ * they stream, so the ratio to it is what FixThread adds (storing, the turn log, tRPC or SSE) to the model I/O.
+ */
+async function startSdkRelay(openai: SdkClient): Promise<{ url: string; close(): Promise<void> }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(server, 'listening');
+  server.on('connection', (socket) => {
+    const tcp = (socket as unknown as { _socket: NodeJS.WritableStream })._socket;
+    const push = async () => {
+      const stream = await openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'relay over the bare SDK' }],
+        stream: true,
+      });
+      for await (const chunk of stream) {
+        const content = chunk.choices[0]?.delta?.content;
+        if (!content) continue;
+        socket.send(JSON.stringify({ type: 'token', content }));
         if (socket.bufferedAmount > RAW_HIGH_WATER) await once(tcp, 'drain');
       }
       socket.send(JSON.stringify({ type: 'done' }));
@@ -223,21 +260,26 @@ function medianRun(runs: RelayRun[]): RelayRun {
 export async function measureRelay(driver: BenchDriver, rounds = ROUNDS): Promise<RelayResult> {
   const server = await startInProcessServer(driver);
   const raw = await startRawRelay();
+  const OpenAI = await loadOpenAI();
+  const sdkRelay = await startSdkRelay(new OpenAI({ apiKey: 'bench-key', baseURL: server.model.openai.baseURL, maxRetries: 0 }));
   server.model.openai.setResponder(() => ({ text: RELAY_REPLY, chunkSize: TOKEN_CHARS }));
   try {
-    const runs: Record<'raw' | 'trpc' | 'sse', RelayRun[]> = { raw: [], trpc: [], sse: [] };
+    const runs: Record<'raw' | 'rawSdk' | 'trpc' | 'sse', RelayRun[]> = { raw: [], rawSdk: [], trpc: [], sse: [] };
     // Round 0 warms the JIT and the database up and is not counted.
     for (let round = 0; round <= rounds; round++) {
       const userId = `relay-${round}`;
       const token = await devLogin(server.url, userId);
       const rawRun = await relayOverRaw(raw.url);
       checkText('raw ws', rawRun);
+      const rawSdkRun = await relayOverRaw(sdkRelay.url);
+      checkText('raw ws + SDK', rawSdkRun);
       const trpcRun = await relayOverTrpc(server.url, token, userId, `relay over tRPC ${round}`);
       checkText('tRPC WS', trpcRun);
       const sseRun = await relayOverSse(server.url, token, `relay over SSE ${round}`);
       checkText('SSE', sseRun);
       if (round === 0) continue;
       runs.raw.push(runOf(rawRun));
+      runs.rawSdk.push(runOf(rawSdkRun));
       runs.trpc.push(runOf(trpcRun));
       runs.sse.push(runOf(sseRun));
     }
@@ -250,12 +292,14 @@ export async function measureRelay(driver: BenchDriver, rounds = ROUNDS): Promis
     return {
       driver: driver.name,
       raw: medianRun(runs.raw),
+      rawSdk: medianRun(runs.rawSdk),
       trpc: medianRun(runs.trpc),
       sse: medianRun(runs.sse),
       paced: { trpc: runOf(pacedTrpc, PACED_TOKENS), sse: runOf(pacedSse, PACED_TOKENS) },
     };
   } finally {
     await raw.close();
+    await sdkRelay.close();
     await server.close();
   }
 }
@@ -270,14 +314,20 @@ export function reportRelay(results: RelayResult[]): void {
       result.driver,
       name,
       fixed(run.tokensPerSecond / 1000, 1),
-      name === 'raw ws' ? '1' : times(run.tokensPerSecond / result.raw.tokensPerSecond),
+      times(run.tokensPerSecond / result.raw.tokensPerSecond),
       target,
+      times(run.tokensPerSecond / result.rawSdk.tokensPerSecond),
       fixed(run.bytesPerToken, 1),
       fixed(run.framesPerToken, 3),
     ];
-    rows.push(row('raw ws', result.raw, ''), row('tRPC WS', result.trpc, '≥ 0.6×'), row('SSE', result.sse, '≥ 0.8×'));
+    rows.push(
+      row('raw ws', result.raw, ''),
+      row('raw ws + SDK', result.rawSdk, ''),
+      row('tRPC WS', result.trpc, '≥ 0.6×'),
+      row('SSE', result.sse, '≥ 0.8×'),
+    );
   }
-  printTable(['db', 'transport', 'k tokens/s', '÷ raw ws', 'target', 'B/token', 'frames/token'], rows);
+  printTable(['db', 'transport', 'k tokens/s', '÷ raw ws', 'target', '÷ raw ws + SDK', 'B/token', 'frames/token'], rows);
   console.log(`\nAt a model's pace (${PACED_TOKENS} tokens, one every ${PACED_DELAY_MS} ms): the wire cost of a frame`);
   const paced: string[][] = [];
   for (const result of results) {
