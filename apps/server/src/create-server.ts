@@ -28,6 +28,7 @@ import { openServerDatabase } from './server-database';
 import { logStartupSummary, serverInfoOf, startupFacts } from './startup-summary';
 import { refuseInvalidUtf8Bodies } from './strict-utf8-body';
 import { limitTrpcUploads } from './upload-limits';
+import { corkEachTick } from './websocket-corking';
 import { closeWebSocketsCleanly } from './websocket-shutdown';
 import { ActiveStreams } from './trpc/active-streams';
 import { appRouter, type AppRouter } from './trpc/root';
@@ -218,6 +219,7 @@ async function buildApp(
       socket.terminate();
     },
   });
+  app.websocketServer.on('connection', corkEachTick);
   observability.instrument(app, streams);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,

@@ -38,8 +38,9 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
     const result = await streamChat(h.url, await h.token('bob'), 'How do I fix my iPhone screen?');
     expect(result.status).toBe(200);
     expect(result.contentType).toMatch(/^text\/event-stream/);
-    // Each event carries its durable id, `<turn id>:<seq>`, which EventSource sends back as Last-Event-ID.
-    expect(result.raw).toMatch(/^(id: [0-9a-f-]{36}:\d+\ndata: \{[^\n]*\}\n\n)+$/);
+    // Each event carries its durable id, the turn in base64url and the seq, which EventSource sends back as
+    // Last-Event-ID.
+    expect(result.raw).toMatch(/^(id: [A-Za-z0-9_-]{22}:\d+\ndata: \{[^\n]*\}\n\n)+$/);
     const frames = result.raw.split('\n\n').filter(Boolean);
     expect(frames.map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 'data: '.length)) as unknown)).toEqual(result.events);
 

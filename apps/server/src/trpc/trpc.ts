@@ -20,6 +20,8 @@ export interface Context {
   /** Why `user` is null, so the procedure that needs a user can say what was wrong with the token. */
   authError: UnauthorizedError | null;
   serverInfo: ServerInfo;
+  /** The subscriber's WebSocket (null over HTTP), so a stream can wait for it to drain. */
+  socket: WebSocket | null;
 }
 
 export interface ContextDeps {
@@ -39,15 +41,16 @@ export interface ContextDeps {
  */
 export function createContextFactory({ verify, ...deps }: ContextDeps) {
   return async ({ req, res, info }: CreateFastifyContextOptions): Promise<Context> => {
-    const authorization = isWebSocket(res)
+    const socket = isWebSocket(res) ? res : null;
+    const authorization = socket
       ? (bearerFromConnectionParams(info.connectionParams) ?? req.headers.authorization)
       : req.headers.authorization;
     try {
       const user = await authenticateHeader(verify, authorization);
-      return { ...deps, user, authError: null };
+      return { ...deps, socket, user, authError: null };
     } catch (error) {
       const authError = error instanceof UnauthorizedError ? error : new UnauthorizedError();
-      return { ...deps, user: null, authError };
+      return { ...deps, socket, user: null, authError };
     }
   };
 }
@@ -57,7 +60,7 @@ export function createContextFactory({ verify, ...deps }: ContextDeps) {
  * `ws` is the package @fastify/websocket creates its sockets with; were they ever different copies, WebSocket
  * calls would fail as unauthorized rather than HTTP calls accept a token from the URL.
  */
-function isWebSocket(res: unknown): boolean {
+function isWebSocket(res: unknown): res is WebSocket {
   return res instanceof WebSocket;
 }
 

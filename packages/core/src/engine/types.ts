@@ -48,7 +48,7 @@ export type TurnEvent =
 
 export type DoneEvent = Extract<TurnEvent, { type: 'done' }>;
 
-/** An event with its number in the turn; `<turn id>:<seq>` is its durable event id. */
+/** An event with its number in the turn; `eventIdOf(turn id, seq)` is its durable event id. */
 export interface SequencedEvent {
   event: TurnEvent;
   seq: number;

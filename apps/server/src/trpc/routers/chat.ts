@@ -3,6 +3,7 @@ import { tracked, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { ServerShuttingDown } from '../../errors';
 import { presentUpload } from '../../present-upload';
+import { socketDrained } from '../socket-drain';
 import { historyInput, messageInput, threadInput } from '../../validation';
 import { createTRPCRouter, protectedProcedure, type Context } from '../trpc';
 
@@ -31,7 +32,7 @@ export const chatRouter = createTRPCRouter({
   }),
 
   /**
-   * Events arrive as `{ id, data }` (tracked, `<turn id>:<seq>`), so a reconnecting client resumes the same
+   * Events arrive as `{ id, data }` (tracked, the short `eventIdOf` form), so a reconnecting client resumes the same
    * turn, on this instance or any other, even after a restart. Unsubscribing only stops the delivery: the
    * engine finishes and saves the turn.
    */
@@ -126,6 +127,8 @@ async function* streamTurn(ctx: Authed, lastEventId: string | null | undefined, 
     const turn = resumeFrom ? await ctx.engine.resume(ctx.userId, resumeFrom.turnId) : await start();
     for await (const { event, seq } of turn.events({ signal, afterSeq: resumeFrom?.seq })) {
       yield tracked(eventIdOf(turn.id, seq), event);
+      // tRPC has sent that frame by the time it asks for the next one; ws itself never pushes back.
+      if (ctx.socket) await socketDrained(ctx.socket, signal);
     }
   } finally {
     leave();

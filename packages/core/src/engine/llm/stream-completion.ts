@@ -90,7 +90,7 @@ async function streamOneCompletion(
   let chunks = 0;
   const calls: ToolCallRequest[] = [];
   const idle = new AbortController();
-  let idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
+  const idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
   const spentSoFar = () => estimatedUsage(request.round, request.messages, text.toString(), calls, request.imageTokens);
   const failed = (cause: unknown, message?: string) =>
     new UpstreamUnavailable(message, { cause }, chunks > 0 ? spentSoFar() : null);
@@ -107,8 +107,8 @@ async function streamOneCompletion(
     );
     for await (const chunk of stream) {
       chunks++;
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => idle.abort(), request.idleTimeoutMs);
+      // One timer restarted per chunk, not a new one: a long reply is hundreds of thousands of chunks.
+      idleTimer.refresh();
       if (chunk.usage) reported = chunk.usage;
       const choice = chunk.choices[0];
       if (!choice) continue;
