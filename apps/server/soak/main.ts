@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { openDatabase } from '@fixthread/core';
 import { signToken } from '../test/support/tokens';
 import { startCluster } from './cluster';
 import { injectFaults, type InjectedFault } from './fault-injector';
@@ -8,7 +9,7 @@ import { Random, sleep } from './random';
 import { failures, report, type SoakOutcome } from './report';
 import type { SendRecord } from './send-record';
 import { runTab } from './tab';
-import { verify, waitForSettled } from './verifier';
+import { verify, waitForSettled, type Verdict } from './verifier';
 
 /** Once the load ends, questions in flight get this long to finish their retries before they are dropped. */
 const DRAIN_MS = 90_000;
@@ -55,8 +56,15 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     abandon.abort();
     await Promise.all(running);
   }
-  const settled = await waitForSettled(cluster.databaseUrl, SETTLE_MS);
-  const verdict = await verify(cluster.databaseUrl, records, users);
+  const database = await openDatabase({ databaseUrl: cluster.databaseUrl, migrate: false, maxConnections: 1 });
+  let settled: boolean;
+  let verdict: Verdict;
+  try {
+    settled = await waitForSettled(database.db, SETTLE_MS);
+    verdict = await verify(database.db, records, users);
+  } finally {
+    await database.close();
+  }
   const outcome: SoakOutcome = {
     options,
     instances: cluster.instances.length,

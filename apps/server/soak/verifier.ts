@@ -1,4 +1,5 @@
-import { openDatabase, type DoneEvent } from '@fixthread/core';
+import type { DoneEvent } from '@fixthread/core';
+import type { Db } from '@fixthread/core/db';
 import { conversations, turns, usageLedger, userUsage, type ConversationRow, type TurnRow } from '@fixthread/core/schema';
 import { asc, sql } from 'drizzle-orm';
 import { expectedReply, parseQuestion } from './fake-model';
@@ -30,26 +31,18 @@ const userKey = (user: string, key: string) => `${user}\u0000${key}`;
 const brief = (text: string) => (text.length > 80 ? `${text.slice(0, 40)}…${text.slice(-30)}` : text);
 
 /** Waits until no turn is queued or running (dead instances' leases lapse and are recovered); false on timeout. */
-export async function waitForSettled(databaseUrl: string, timeoutMs: number): Promise<boolean> {
-  const database = await openDatabase({ databaseUrl, migrate: false, maxConnections: 1 });
-  try {
-    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
-      const [row] = await database.db
-        .select({ live: sql<number>`count(*)::int` })
-        .from(turns)
-        .where(sql`${turns.status} in ('queued', 'running')`);
-      if (row?.live === 0) return true;
-    }
-    return false;
-  } finally {
-    await database.close();
+export async function waitForSettled(db: Db, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+    const [row] = await db
+      .select({ live: sql<number>`count(*)::int` })
+      .from(turns)
+      .where(sql`${turns.status} in ('queued', 'running')`);
+    if (row?.live === 0) return true;
   }
+  return false;
 }
 
-export async function verify(databaseUrl: string, records: readonly SendRecord[], users: readonly string[]): Promise<Verdict> {
-  const database = await openDatabase({ databaseUrl, migrate: false, maxConnections: 1 });
-  try {
-    const { db } = database;
+export async function verify(db: Db, records: readonly SendRecord[], users: readonly string[]): Promise<Verdict> {
     const rows = await db.select().from(conversations).orderBy(asc(conversations.id));
     const turnRows = await db.select().from(turns);
     const ledgerRows = await db
@@ -76,9 +69,6 @@ export async function verify(databaseUrl: string, records: readonly SendRecord[]
       verdict.ledger.push({ user, ledger: ledger.get(user) ?? 0, usage: usage.get(user) ?? 0 });
     }
     return verdict;
-  } finally {
-    await database.close();
-  }
 }
 
 function checkRecords(verdict: Verdict, records: readonly SendRecord[], rows: ConversationRow[], turnRows: TurnRow[]): void {
