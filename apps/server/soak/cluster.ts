@@ -96,7 +96,11 @@ export async function startCluster(options: { redis: boolean }): Promise<Cluster
       void server.exited.then(() => {
         instance.logs.push(...server.logs);
         if (instance.killing) return;
-        unexpectedExits.push({ instance: instance.name, exit: server.exit, lastLines: server.logs.slice(-30) });
+        unexpectedExits.push({
+          instance: instance.name,
+          exit: server.exit,
+          lastLines: server.logs.slice(-30),
+        });
         // Keep the soak going on a crashed instance; the crash itself is already a failure.
         if (!disposed) void launch(instance).catch(() => {});
       });
@@ -129,7 +133,10 @@ export async function startCluster(options: { redis: boolean }): Promise<Cluster
         const dir = mkdtempSync(join(tmpdir(), 'fixthread-soak-logs-'));
         for (const instance of instances) {
           const current = instance.server && !instance.server.exit ? instance.server.logs : [];
-          writeFileSync(join(dir, `instance-${instance.name}.log`), [...instance.logs, ...current].join('\n'));
+          writeFileSync(
+            join(dir, `instance-${instance.name}.log`),
+            [...instance.logs, ...current].join('\n'),
+          );
         }
         writeFileSync(join(dir, 'postgres.log'), postgres.log());
         if (redis) writeFileSync(join(dir, 'redis.log'), redis.log());

@@ -6,7 +6,8 @@ import type { Random } from './random';
  * shape of its reply, so the model's answer (and so the stored reply) is known from the question alone:
  * `[soak u1-t0-7 long 80] My console will not turn on.`
  */
-export type ReplyShape = 'short' | 'long' | 'tool';
+/** `broken`: the model's stream breaks partway (its socket reset), so the turn fails with text already streamed. */
+export type ReplyShape = 'short' | 'long' | 'tool' | 'broken';
 
 export interface Question {
   key: string;
@@ -16,19 +17,25 @@ export interface Question {
 }
 
 const DEVICES = ['phone', 'console', 'dishwasher', 'laptop', 'kettle', 'tablet'];
-const PROBLEMS = ['will not turn on', 'has a cracked screen', 'leaks water', 'overheats', 'makes a clicking noise'];
+const PROBLEMS = [
+  'will not turn on',
+  'has a cracked screen',
+  'leaks water',
+  'overheats',
+  'makes a clicking noise',
+];
 /** Milliseconds between the reply's chunks: long replies stream for seconds, so drops and stops land mid-stream. */
-const PACING: Record<ReplyShape, number> = { short: 5, long: 25, tool: 20 };
+const PACING: Record<ReplyShape, number> = { short: 5, long: 25, tool: 20, broken: 20 };
 
 export function askQuestion(random: Random, key: string): Question {
-  const shape = random.weighted<ReplyShape>({ short: 3, long: 5, tool: 2 });
+  const shape = random.weighted<ReplyShape>({ short: 3, long: 5, tool: 2, broken: 0.5 });
   const words = shape === 'short' ? random.int(6, 20) : random.int(30, 110);
   const message = `[soak ${key} ${shape} ${words}] My ${random.pick(DEVICES)} ${random.pick(PROBLEMS)}, what should I try?`;
   return { key, shape, words, message };
 }
 
 export function parseQuestion(message: string): Question | undefined {
-  const match = /^\[soak (\S+) (short|long|tool) (\d+)\]/.exec(message);
+  const match = /^\[soak (\S+) (short|long|tool|broken) (\d+)\]/.exec(message);
   if (!match) return undefined;
   return { key: match[1]!, shape: match[2] as ReplyShape, words: Number(match[3]), message };
 }
@@ -64,6 +71,9 @@ export const soakResponder: FakeResponder = (body) => {
       delayMsBetweenChunks: PACING.tool,
     };
     return reply;
+  }
+  if (question.shape === 'broken') {
+    return { text: expectedReply(question), dropAfterChunks: 10, delayMsBetweenChunks: PACING.broken };
   }
   return { text: expectedReply(question), usage, delayMsBetweenChunks: PACING[question.shape] };
 };

@@ -14,7 +14,11 @@ export interface InjectedFault {
 }
 
 /** A fault about every 20 s, at least one of each kind, the last well before the load ends. */
-function schedule(durationMs: number, kinds: readonly FaultKind[], random: Random): Array<{ kind: FaultKind; atMs: number }> {
+function schedule(
+  durationMs: number,
+  kinds: readonly FaultKind[],
+  random: Random,
+): Array<{ kind: FaultKind; atMs: number }> {
   const count = Math.max(kinds.length, Math.round(durationMs / 20_000));
   const interval = durationMs / (count + 1);
   const order: FaultKind[] = [];
@@ -36,7 +40,9 @@ export async function injectFaults(
   durationMs: number,
   injected: InjectedFault[],
 ): Promise<void> {
-  const kinds: FaultKind[] = cluster.redis ? ['server-kill', 'postgres-restart', 'redis-restart'] : ['server-kill', 'postgres-restart'];
+  const kinds: FaultKind[] = cluster.redis
+    ? ['server-kill', 'postgres-restart', 'redis-restart']
+    : ['server-kill', 'postgres-restart'];
   const started = Date.now();
   let postgresRestarts = 0;
   for (const { kind, atMs } of schedule(durationMs, kinds, random)) {

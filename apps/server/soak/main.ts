@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { openDatabase } from '@fixthread/core';
 import { signToken } from '../test/support/tokens';
@@ -20,9 +21,14 @@ const SETTLE_MS = 60_000;
  * `pnpm soak [--duration=5m] [--seed=n] [--no-redis]`: a bounded mixed load on the production bundle with
  * faults injected, then every acknowledgement checked against the database. Exit code 0 only if all holds.
  */
-export async function runSoak(options: SoakOptions, log: (line: string) => void = console.log): Promise<SoakOutcome> {
+export async function runSoak(
+  options: SoakOptions,
+  log: (line: string) => void = console.log,
+): Promise<SoakOutcome> {
   execFileSync(process.execPath, ['build.mjs'], { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
-  log(`soak: seed ${options.seed}, ${options.durationMs / 1000} s, starting Postgres${options.redis ? ', Redis' : ''} and the servers…`);
+  log(
+    `soak: seed ${options.seed}, ${options.durationMs / 1000} s, starting Postgres${options.redis ? ', Redis' : ''} and the servers…`,
+  );
   await using cluster = await startCluster({ redis: options.redis });
   const random = new Random(options.seed);
   const users = Array.from({ length: options.users }, (_, i) => `soak-u${i}`);
@@ -31,6 +37,8 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
   const stops = { count: 0 };
   const loadEnded = new AbortController();
   const abandon = new AbortController();
+  // Every request in flight listens for the abandon, a dozen at a time.
+  setMaxListeners(100, abandon.signal);
 
   log(`soak: load on ${cluster.instances.map((i) => i.url).join(', ')}`);
   const tabs = await Promise.all(
@@ -44,19 +52,33 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     ),
   );
   const running = tabs.map((tab) =>
-    runTab({ ...tab, instances: cluster.instances, records, stops, loadEnded: loadEnded.signal, abandon: abandon.signal }),
+    runTab({
+      ...tab,
+      instances: cluster.instances,
+      records,
+      stops,
+      loadEnded: loadEnded.signal,
+      abandon: abandon.signal,
+    }),
   );
   const injecting = injectFaults(cluster, random.fork(1_000), options.durationMs, faults);
   await sleep(options.durationMs);
   loadEnded.abort();
   await injecting;
   log('soak: load ended, draining');
-  const drained = await Promise.race([Promise.all(running).then(() => true), sleep(DRAIN_MS).then(() => false)]);
+  const drained = await Promise.race([
+    Promise.all(running).then(() => true),
+    sleep(DRAIN_MS).then(() => false),
+  ]);
   if (!drained) {
     abandon.abort();
     await Promise.all(running);
   }
-  const database = await openDatabase({ databaseUrl: cluster.databaseUrl, migrate: false, maxConnections: 1 });
+  const database = await openDatabase({
+    databaseUrl: cluster.databaseUrl,
+    migrate: false,
+    maxConnections: 1,
+  });
   let settled: boolean;
   let verdict: Verdict;
   try {

@@ -34,16 +34,30 @@ export function failures(outcome: SoakOutcome): string[] {
   const { verdict } = outcome;
   const failed: string[] = [];
   const add = (name: string, problems: readonly string[]) => {
-    if (problems.length > 0) failed.push(`${name}: ${problems.length}`, ...problems.slice(0, SHOWN).map((p) => `  ${p}`));
+    if (problems.length > 0)
+      failed.push(`${name}: ${problems.length}`, ...problems.slice(0, SHOWN).map((p) => `  ${p}`));
   };
   add('lost', verdict.lost);
   add('duplicated', verdict.duplicated);
   add('interleavings', verdict.interleavings);
   add('acknowledgements differing from the database', verdict.mismatched);
   add('turns left unfinished', verdict.unfinished);
-  add('server crashes', outcome.crashes.map((c) => `instance ${c.instance} exited ${JSON.stringify(c.exit)}:\n    ${c.lastLines.join('\n    ')}`));
-  add('faults that failed', outcome.faults.filter((f) => f.error).map((f) => `${f.kind} (${f.detail}): ${f.error}`));
-  add('ledger ≠ user_usage', verdict.ledger.filter((l) => l.ledger !== l.usage).map((l) => `${l.user}: ledger ${l.ledger}, user_usage ${l.usage}`));
+  add(
+    'server crashes',
+    outcome.crashes.map(
+      (c) => `instance ${c.instance} exited ${JSON.stringify(c.exit)}:\n    ${c.lastLines.join('\n    ')}`,
+    ),
+  );
+  add(
+    'faults that failed',
+    outcome.faults.filter((f) => f.error).map((f) => `${f.kind} (${f.detail}): ${f.error}`),
+  );
+  add(
+    'ledger ≠ user_usage',
+    verdict.ledger
+      .filter((l) => l.ledger !== l.usage)
+      .map((l) => `${l.user}: ledger ${l.ledger}, user_usage ${l.usage}`),
+  );
   if (!outcome.settled) failed.push('turns did not settle within the deadline');
   return failed;
 }
@@ -73,7 +87,9 @@ export function report(outcome: SoakOutcome): string {
     `acknowledgements differing from the database ${verdict.mismatched.length}`,
     `turns left unfinished ${verdict.unfinished.length}`,
     `server crashes ${outcome.crashes.length}`,
-    ...verdict.ledger.map((l) => `ledger ${l.user}: sum ${l.ledger} ${l.ledger === l.usage ? '=' : '≠'} user_usage ${l.usage}`),
+    ...verdict.ledger.map(
+      (l) => `ledger ${l.user}: sum ${l.ledger} ${l.ledger === l.usage ? '=' : '≠'} user_usage ${l.usage}`,
+    ),
     ...(failed.length > 0 ? ['', 'FAILED', ...failed] : ['', 'PASSED']),
   ];
   return lines.join('\n');

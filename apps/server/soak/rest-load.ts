@@ -8,14 +8,22 @@ const json = (token: string, key?: string) => ({
   ...(key ? { 'idempotency-key': key } : {}),
 });
 
-async function errorCode(response: Response): Promise<string> {
-  const body = (await response.json().catch(() => undefined)) as { code?: unknown } | undefined;
-  return `${response.status}${typeof body?.code === 'string' ? ` ${body.code}` : ''}`;
+/** `503 DATABASE_UNAVAILABLE`: the status and the error body's code, the same for every REST route. */
+export async function errorCode(response: Response): Promise<string> {
+  const body = (await response.json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
+  const code = body?.error?.code;
+  return `${response.status}${typeof code === 'string' ? ` ${code}` : ''}`;
 }
 
 /** POST /chat: acknowledged only by a 200 carrying the answer. */
 export async function restAttempt(context: AttemptContext, kind: Attempt['kind']): Promise<Attempt> {
-  const attempt: Attempt = { transport: 'rest', instance: context.instance.name, kind, outcome: 'broken', text: '' };
+  const attempt: Attempt = {
+    transport: 'rest',
+    instance: context.instance.name,
+    kind,
+    outcome: 'broken',
+    text: '',
+  };
   const deadline = AbortSignal.timeout(context.deadlineMs);
   try {
     const response = await fetch(`${context.instance.url}/chat`, {

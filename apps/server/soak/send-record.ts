@@ -47,4 +47,5 @@ export interface SendRecord {
   attempts: Attempt[];
 }
 
-export const acksOf = (record: SendRecord) => record.attempts.filter((attempt) => attempt.outcome === 'acked');
+export const acksOf = (record: SendRecord) =>
+  record.attempts.filter((attempt) => attempt.outcome === 'acked');

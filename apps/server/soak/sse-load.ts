@@ -1,6 +1,7 @@
 import { parseEventId, type DoneEvent, type TurnEvent } from '@fixthread/core';
 import { parseSseEvents } from '@fixthread/testing';
 import { failureOf, type AttemptContext, type ResumePoint } from './attempt-context';
+import { errorCode } from './rest-load';
 import type { Attempt } from './send-record';
 
 type WireEvent = TurnEvent | { type: 'error'; content: string; code: string };
@@ -9,7 +10,11 @@ type WireEvent = TurnEvent | { type: 'error'; content: string; code: string };
  * POST /chat/stream, or with `resume` GET /chat/stream/:turnId after its Last-Event-ID. Acknowledged only by
  * the `done` event; its text is every token delivered, the resumed-from part included.
  */
-export async function sseAttempt(context: AttemptContext, kind: Attempt['kind'], resume?: ResumePoint): Promise<Attempt> {
+export async function sseAttempt(
+  context: AttemptContext,
+  kind: Attempt['kind'],
+  resume?: ResumePoint,
+): Promise<Attempt> {
   const attempt: Attempt = {
     transport: 'sse',
     instance: context.instance.name,
@@ -30,13 +35,16 @@ export async function sseAttempt(context: AttemptContext, kind: Attempt['kind'],
         })
       : await fetch(`${context.instance.url}/chat/stream`, {
           method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': context.question.key },
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'idempotency-key': context.question.key,
+          },
           body: JSON.stringify({ message: context.question.message }),
           signal: AbortSignal.any([context.drop, deadline]),
         });
     if (response.status !== 200 || !response.body) {
-      const body = (await response.json().catch(() => undefined)) as { code?: string } | undefined;
-      return { ...attempt, outcome: 'refused', error: `${response.status} ${body?.code ?? ''}`.trim() };
+      return { ...attempt, outcome: 'refused', error: await errorCode(response) };
     }
     for await (const { id, data } of parseSseEvents(response.body)) {
       const event = JSON.parse(data) as WireEvent;

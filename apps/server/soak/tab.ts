@@ -28,7 +28,8 @@ const MAX_ATTEMPTS = 6;
 const TRANSPORTS: Record<Transport, number> = { rest: 2, sse: 3, 'trpc-stream': 3, 'trpc-send': 1 };
 const STREAMING: ReadonlySet<Transport> = new Set(['sse', 'trpc-stream']);
 /** Codes that say "not now" (an instance restarting, the database or Redis away): the same key is sent again. */
-const TRANSIENT = /^(5\d\d|SERVICE_UNAVAILABLE|DATABASE_UNAVAILABLE|SHUTTING_DOWN|UPSTREAM_UNAVAILABLE|404|NOT_FOUND|TIMEOUT)\b/;
+const TRANSIENT =
+  /^(5\d\d|SERVICE_UNAVAILABLE|DATABASE_UNAVAILABLE|SHUTTING_DOWN|UPSTREAM_UNAVAILABLE|404|NOT_FOUND|TIMEOUT)\b/;
 
 /**
  * One browser tab: asks a question, waits for the answer on one of the four ways in, and on a failure sends
@@ -48,15 +49,25 @@ async function ask(options: TabOptions, key: string): Promise<void> {
   // `double`: the first request goes out twice at once (a double click, two tabs), under the one key.
   const plan = random.weighted<ClientFault | 'double'>({ none: 10, drop: 3, stop: 2, double: 1 });
   const double = plan === 'double';
-  const record: SendRecord = { user: options.user, tab: options.tab, question, fault: double ? 'none' : plan, attempts: [] };
+  const record: SendRecord = {
+    user: options.user,
+    tab: options.tab,
+    question,
+    fault: double ? 'none' : plan,
+    attempts: [],
+  };
   options.records.push(record);
 
   let resume: { transport: Transport; point: ResumePoint } | undefined;
   for (let i = 0; i < MAX_ATTEMPTS && !options.abandon.aborted; i++) {
     const fault: ClientFault = i === 0 ? record.fault : 'none';
-    const attempts = double && i === 0
-      ? await Promise.all([attempt(options, record, 'send', fault), attempt(options, record, 'send', fault)])
-      : [await attempt(options, record, resume ? 'resume' : 'send', fault, resume)];
+    const attempts =
+      double && i === 0
+        ? await Promise.all([
+            attempt(options, record, 'send', fault),
+            attempt(options, record, 'send', fault),
+          ])
+        : [await attempt(options, record, resume ? 'resume' : 'send', fault, resume)];
     record.attempts.push(...attempts);
     if (attempts.some((a) => a.outcome === 'acked')) break;
     const last = attempts[attempts.length - 1]!;
@@ -65,7 +76,10 @@ async function ask(options: TabOptions, key: string): Promise<void> {
     const resumable = STREAMING.has(last.transport) && last.turnId && last.lastEventId;
     resume =
       resumable && last.outcome !== 'refused' && random.chance(0.5)
-        ? { transport: last.transport, point: { turnId: last.turnId!, lastEventId: last.lastEventId!, text: last.text } }
+        ? {
+            transport: last.transport,
+            point: { turnId: last.turnId!, lastEventId: last.lastEventId!, text: last.text },
+          }
         : undefined;
     await sleep(random.int(200, 800));
   }
@@ -104,7 +118,8 @@ async function attempt(
       if (count === atToken) act();
     },
   };
-  const timer = !STREAMING.has(transport) && fault !== 'none' ? setTimeout(act, random.int(100, 2_000)) : undefined;
+  const timer =
+    !STREAMING.has(transport) && fault !== 'none' ? setTimeout(act, random.int(100, 2_000)) : undefined;
   try {
     switch (transport) {
       case 'rest':

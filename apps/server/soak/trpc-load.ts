@@ -23,7 +23,11 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /** chat.stream over the WebSocket, or with `resume` the same subscription after `lastEventId`; acknowledged by `done`. */
-export async function trpcStreamAttempt(context: AttemptContext, kind: Attempt['kind'], resume?: ResumePoint): Promise<Attempt> {
+export async function trpcStreamAttempt(
+  context: AttemptContext,
+  kind: Attempt['kind'],
+  resume?: ResumePoint,
+): Promise<Attempt> {
   const attempt: Attempt = {
     transport: 'trpc-stream',
     instance: context.instance.name,
@@ -39,7 +43,11 @@ export async function trpcStreamAttempt(context: AttemptContext, kind: Attempt['
   try {
     return await new Promise<Attempt>((resolve) => {
       const subscription = client.trpc.chat.stream.subscribe(
-        { message: context.question.message, clientMessageId: context.question.key, lastEventId: resume?.lastEventId },
+        {
+          message: context.question.message,
+          clientMessageId: context.question.key,
+          lastEventId: resume?.lastEventId,
+        },
         {
           onData: ({ id, data }) => {
             attempt.lastEventId = id;
@@ -53,7 +61,11 @@ export async function trpcStreamAttempt(context: AttemptContext, kind: Attempt['
           },
           onError: (error) => {
             const code = codeOf(error);
-            finish(code ? { ...attempt, outcome: 'refused', error: code } : { ...attempt, outcome: 'broken', error: error.message });
+            finish(
+              code
+                ? { ...attempt, outcome: 'refused', error: code }
+                : { ...attempt, outcome: 'broken', error: error.message },
+            );
           },
           onComplete: () => finish(attempt),
         },
@@ -78,7 +90,13 @@ export async function trpcStreamAttempt(context: AttemptContext, kind: Attempt['
 
 /** chat.send over HTTP: acknowledged by its result, the whole answer. */
 export async function trpcSendAttempt(context: AttemptContext, kind: Attempt['kind']): Promise<Attempt> {
-  const attempt: Attempt = { transport: 'trpc-send', instance: context.instance.name, kind, outcome: 'broken', text: '' };
+  const attempt: Attempt = {
+    transport: 'trpc-send',
+    instance: context.instance.name,
+    kind,
+    outcome: 'broken',
+    text: '',
+  };
   const client = connect(context.instance.url, context.token);
   const deadline = AbortSignal.timeout(context.deadlineMs);
   try {
@@ -89,7 +107,8 @@ export async function trpcSendAttempt(context: AttemptContext, kind: Attempt['ki
     return { ...attempt, outcome: 'acked', text: result.response };
   } catch (error) {
     const code = codeOf(error);
-    if (code && !context.drop.aborted && !deadline.aborted) return { ...attempt, outcome: 'refused', error: code };
+    if (code && !context.drop.aborted && !deadline.aborted)
+      return { ...attempt, outcome: 'refused', error: code };
     return { ...attempt, outcome: failureOf(context, deadline) };
   }
 }

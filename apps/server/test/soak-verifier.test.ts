@@ -21,16 +21,31 @@ function question(key: string, words = 5): Question {
 }
 
 function acked(q: Question, ack: Partial<Attempt> = {}): SendRecord {
-  const attempt: Attempt = { transport: 'rest', instance: 'a', kind: 'send', outcome: 'acked', text: expectedReply(q), ...ack };
+  const attempt: Attempt = {
+    transport: 'rest',
+    instance: 'a',
+    kind: 'send',
+    outcome: 'acked',
+    text: expectedReply(q),
+    ...ack,
+  };
   return { user: USER, tab: 0, question: q, fault: 'none', attempts: [attempt] };
 }
 
 async function insertMessage(db: Db, role: 'user' | 'assistant', content: string): Promise<number> {
-  const [row] = await db.insert(conversations).values({ userId: USER, threadId: THREAD, role, content }).returning();
+  const [row] = await db
+    .insert(conversations)
+    .values({ userId: USER, threadId: THREAD, role, content })
+    .returning();
   return row!.id;
 }
 
-async function insertTurn(db: Db, q: Question, status: TurnStatus, ids: { user: number | null; assistant: number | null }) {
+async function insertTurn(
+  db: Db,
+  q: Question,
+  status: TurnStatus,
+  ids: { user: number | null; assistant: number | null },
+) {
   const id = randomUUID();
   await db.insert(turns).values({
     id,
@@ -48,7 +63,12 @@ async function insertTurn(db: Db, q: Question, status: TurnStatus, ids: { user: 
 }
 
 /** A turn as the engine stores it: question, answer, turn, and its charge in both the ledger and user_usage. */
-async function storeAnsweredTurn(db: Db, q: Question, answer = expectedReply(q), status: TurnStatus = 'completed') {
+async function storeAnsweredTurn(
+  db: Db,
+  q: Question,
+  answer = expectedReply(q),
+  status: TurnStatus = 'completed',
+) {
   const user = await insertMessage(db, 'user', q.message);
   const assistant = await insertMessage(db, 'assistant', answer);
   const turnId = await insertTurn(db, q, status, { user, assistant });
@@ -58,11 +78,24 @@ async function storeAnsweredTurn(db: Db, q: Question, answer = expectedReply(q),
 
 /** `drift`: what user_usage gains beyond the ledger row, as a charge counted twice would. */
 async function charge(db: Db, turnId: string, tokens: number, drift = 0) {
-  await db.insert(usageLedger).values({ userId: USER, turnId, round: 0, promptTokens: tokens, completionTokens: 0, totalTokens: tokens, estimated: false });
+  await db
+    .insert(usageLedger)
+    .values({
+      userId: USER,
+      turnId,
+      round: 0,
+      promptTokens: tokens,
+      completionTokens: 0,
+      totalTokens: tokens,
+      estimated: false,
+    });
   await db
     .insert(userUsage)
     .values({ userId: USER, totalTokens: tokens + drift })
-    .onConflictDoUpdate({ target: userUsage.userId, set: { totalTokens: sql`${userUsage.totalTokens} + ${tokens + drift}` } });
+    .onConflictDoUpdate({
+      target: userUsage.userId,
+      set: { totalTokens: sql`${userUsage.totalTokens} + ${tokens + drift}` },
+    });
 }
 
 describe.each(testDrivers())('the soak verifier on $name', (driver) => {
@@ -86,9 +119,25 @@ describe.each(testDrivers())('the soak verifier on $name', (driver) => {
       const q2 = question('k2');
       const { turnId, user, assistant } = await storeAnsweredTurn(db, q1);
       await storeAnsweredTurn(db, q2);
-      const done = { type: 'done' as const, thread_id: THREAD, turn_id: turnId, user_message_id: user, message_id: assistant, sources: [], usage: { total_tokens: 50, estimated: false }, stopped: false, interrupted: false };
+      const done = {
+        type: 'done' as const,
+        thread_id: THREAD,
+        turn_id: turnId,
+        user_message_id: user,
+        message_id: assistant,
+        sources: [],
+        usage: { total_tokens: 50, estimated: false },
+        stopped: false,
+        interrupted: false,
+      };
       const verdict = await verify(db, [acked(q1, { transport: 'sse', done }), acked(q2)], [USER]);
-      expect(verdict).toMatchObject({ lost: [], duplicated: [], interleavings: [], mismatched: [], unfinished: [] });
+      expect(verdict).toMatchObject({
+        lost: [],
+        duplicated: [],
+        interleavings: [],
+        mismatched: [],
+        unfinished: [],
+      });
       expect(verdict.ledger).toEqual([{ user: USER, ledger: 100, usage: 100 }]);
     }));
 
@@ -96,7 +145,9 @@ describe.each(testDrivers())('the soak verifier on $name', (driver) => {
     withDatabase(async (db) => {
       const unacked: SendRecord = { ...acked(question('k2')), attempts: [] };
       const verdict = await verify(db, [acked(question('k1')), unacked], [USER]);
-      expect(verdict.lost).toEqual([expect.stringContaining('k1: acknowledged (rest) but no turn is stored')]);
+      expect(verdict.lost).toEqual([
+        expect.stringContaining('k1: acknowledged (rest) but no turn is stored'),
+      ]);
     }));
 
   it('names a completed answer stored short as lost, and the acknowledgement that differs from it', () =>
@@ -116,7 +167,10 @@ describe.each(testDrivers())('the soak verifier on $name', (driver) => {
       await insertMessage(db, 'assistant', expectedReply(q));
       const verdict = await verify(db, [acked(q)], [USER]);
       expect(verdict.duplicated).toEqual(
-        expect.arrayContaining([expect.stringContaining('is named by 0 turns'), 'k1: the question is stored 2 times']),
+        expect.arrayContaining([
+          expect.stringContaining('is named by 0 turns'),
+          'k1: the question is stored 2 times',
+        ]),
       );
     }));
 
@@ -132,7 +186,9 @@ describe.each(testDrivers())('the soak verifier on $name', (driver) => {
       await insertTurn(db, q2, 'completed', { user: u2, assistant: a2 });
       const verdict = await verify(db, [acked(q1), acked(q2)], [USER]);
       expect(verdict.interleavings.length).toBeGreaterThanOrEqual(2);
-      expect(verdict.interleavings).toEqual(expect.arrayContaining([expect.stringContaining(`#${u2} comes between question #${u1}`)]));
+      expect(verdict.interleavings).toEqual(
+        expect.arrayContaining([expect.stringContaining(`#${u2} comes between question #${u1}`)]),
+      );
     }));
 
   it('names an answer to another question as interleaved, even in alternation', () =>
@@ -149,7 +205,17 @@ describe.each(testDrivers())('the soak verifier on $name', (driver) => {
       const q = question('k1', 30);
       const partial = 'Answer k1: step1 step2';
       const { turnId, user, assistant } = await storeAnsweredTurn(db, q, partial, 'stopped');
-      const done = { type: 'done' as const, thread_id: THREAD, turn_id: turnId, user_message_id: user, message_id: assistant, sources: [], usage: { total_tokens: 50, estimated: false }, stopped: false, interrupted: false };
+      const done = {
+        type: 'done' as const,
+        thread_id: THREAD,
+        turn_id: turnId,
+        user_message_id: user,
+        message_id: assistant,
+        sources: [],
+        usage: { total_tokens: 50, estimated: false },
+        stopped: false,
+        interrupted: false,
+      };
       const verdict = await verify(db, [acked(q, { transport: 'trpc-stream', text: partial, done })], [USER]);
       expect(verdict.lost).toEqual([]);
       expect(verdict.mismatched).toEqual(['k1 (trpc-stream on a): done.stopped is false, stored true']);
