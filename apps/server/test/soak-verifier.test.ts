@@ -6,7 +6,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedReply, parseQuestion, type Question } from '../soak/fake-model';
 import type { Attempt, SendRecord } from '../soak/send-record';
-import { verify } from '../soak/verifier';
+import { failures, report, type SoakOutcome } from '../soak/report';
+import { verify, type Verdict } from '../soak/verifier';
 
 /**
  * The soak's verdict is only as good as its checks: each kind of damage, written straight into a database,
@@ -78,17 +79,15 @@ async function storeAnsweredTurn(
 
 /** `drift`: what user_usage gains beyond the ledger row, as a charge counted twice would. */
 async function charge(db: Db, turnId: string, tokens: number, drift = 0) {
-  await db
-    .insert(usageLedger)
-    .values({
-      userId: USER,
-      turnId,
-      round: 0,
-      promptTokens: tokens,
-      completionTokens: 0,
-      totalTokens: tokens,
-      estimated: false,
-    });
+  await db.insert(usageLedger).values({
+    userId: USER,
+    turnId,
+    round: 0,
+    promptTokens: tokens,
+    completionTokens: 0,
+    totalTokens: tokens,
+    estimated: false,
+  });
   await db
     .insert(userUsage)
     .values({ userId: USER, totalTokens: tokens + drift })
@@ -234,4 +233,64 @@ describe.each(testDrivers())('the soak verifier on $name', (driver) => {
       ]);
       expect(verdict.unfinished).toEqual(['k2: running']);
     }));
+});
+
+describe('the soak report', () => {
+  const clean: Verdict = {
+    turnsByStatus: { completed: 2 },
+    lost: [],
+    duplicated: [],
+    interleavings: [],
+    mismatched: [],
+    unfinished: [],
+    ledger: [{ user: USER, ledger: 10, usage: 10 }],
+  };
+  const outcome = (verdict: Verdict, extra: Partial<SoakOutcome> = {}): SoakOutcome => ({
+    options: { durationMs: 60_000, seed: 1, redis: true, users: 1 },
+    instances: 2,
+    records: [acked(question('k1'))],
+    faults: [{ kind: 'server-kill', atMs: 1, tookMs: 1, detail: 'instance a' }],
+    stops: 0,
+    crashes: [],
+    settled: true,
+    verdict,
+    ...extra,
+  });
+
+  it('passes a clean run and prints its figures', () => {
+    expect(failures(outcome(clean))).toEqual([]);
+    const printed = report(outcome(clean));
+    expect(printed).toMatch(/^lost 0$/m);
+    expect(printed).toMatch(/server SIGKILL\+restart 1, Postgres restart 0, Redis restart 0/);
+    expect(printed).toMatch(/^ledger verifier-user: sum 10 = user_usage 10$/m);
+    expect(printed).toMatch(/^PASSED$/m);
+  });
+
+  it.each<[string, SoakOutcome]>([
+    ['lost', outcome({ ...clean, lost: ['k1: gone'] })],
+    ['duplicated', outcome({ ...clean, duplicated: ['k1: twice'] })],
+    ['interleavings', outcome({ ...clean, interleavings: ['t: mixed'] })],
+    ['acknowledgements differing from the database', outcome({ ...clean, mismatched: ['k1: other text'] })],
+    ['turns left unfinished', outcome({ ...clean, unfinished: ['k1: running'] })],
+    ['ledger ≠ user_usage', outcome({ ...clean, ledger: [{ user: USER, ledger: 10, usage: 11 }] })],
+    [
+      'server crashes',
+      outcome(clean, { crashes: [{ instance: 'a', exit: { code: 1, signal: null }, lastLines: [] }] }),
+    ],
+    [
+      'faults that failed',
+      outcome(clean, {
+        faults: [{ kind: 'postgres-restart', atMs: 1, tookMs: 1, detail: '', error: 'pg_ctl failed' }],
+      }),
+    ],
+  ])('fails a run with %s', (name, failing) => {
+    expect(failures(failing)[0]).toBe(`${name}: 1`);
+    expect(report(failing)).toMatch(/^FAILED$/m);
+  });
+
+  it('fails a run whose turns never settled', () => {
+    expect(failures(outcome(clean, { settled: false }))).toEqual([
+      'turns did not settle within the deadline',
+    ]);
+  });
 });
