@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
+import { type PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,14 +14,29 @@ import { chargeModelCall } from '../store/ledger';
 import { clearThread, history, stats } from '../store/messages';
 import { searchMessages } from '../store/search';
 import { findThread, listThreads } from '../store/threads';
-import { findTurn, liveTurnCount, pruneFinishedTurns, recoverExpiredTurns, turnEventsAfter } from '../store/turns';
+import {
+  findTurn,
+  liveTurnCount,
+  pruneFinishedTurns,
+  recoverExpiredTurns,
+  turnEventsAfter,
+} from '../store/turns';
 import { totalTokens } from '../store/usage';
 import { testDrivers, type TestDatabase } from '../testing';
 import type { Db } from './db';
 import { APP_ROLE, REPORTING_ROLE, rowLevelSecurity } from './row-level-security';
 
 /** Every table that holds user data, with how a row names its user (turn_events through its turn). */
-const TABLES = ['conversations', 'user_usage', 'tool_calls', 'threads', 'turns', 'turn_events', 'usage_ledger', 'attachments'] as const;
+const TABLES = [
+  'conversations',
+  'user_usage',
+  'tool_calls',
+  'threads',
+  'turns',
+  'turn_events',
+  'usage_ledger',
+  'attachments',
+] as const;
 type Table = (typeof TABLES)[number];
 
 interface Seeded {
@@ -48,7 +63,9 @@ async function seedUser(db: Db, userId: string): Promise<Seeded> {
   );
   await db.execute(sql`insert into turns (id, user_id, thread_id, message_hash, status, owner, lease_expires_at, user_message_id)
     values (${turnId}, ${userId}, ${threadId}, 'hash', 'running', 'elsewhere', now() - interval '1 minute', ${messageId})`);
-  await db.execute(sql`insert into turn_events (turn_id, seq, round, type, content) values (${turnId}, 1, 0, 'token', 'Unplug it')`);
+  await db.execute(
+    sql`insert into turn_events (turn_id, seq, round, type, content) values (${turnId}, 1, 0, 'token', 'Unplug it')`,
+  );
   await db.execute(sql`insert into usage_ledger (user_id, turn_id, round, prompt_tokens, completion_tokens, total_tokens, estimated)
     values (${userId}, ${turnId}, 0, 10, 5, 15, false)`);
   await db.execute(sql`insert into user_usage (user_id, total_tokens) values (${userId}, 15)`);
@@ -102,7 +119,10 @@ function handOver(table: Table, from: Seeded, to: Seeded): SQL {
 
 async function count(db: Db, table: Table, user?: Seeded): Promise<number> {
   const where = user ? sql` where ${rowsOf(table, user)}` : sql``;
-  const [row] = await query<{ n: number }>(db, sql`select count(*)::int as n from ${sql.identifier(table)}${where}`);
+  const [row] = await query<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from ${sql.identifier(table)}${where}`,
+  );
   return row!.n;
 }
 
@@ -122,7 +142,10 @@ const REFUSED = '42501';
  * The operator's session of the README: connected as the owner or a superuser, then `SET ROLE
  * fixthread_reporting`. Its own connection, so the role never reaches the pool the app uses.
  */
-async function asReportingOperator<T>(database: TestDatabase, work: (run: (statement: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+async function asReportingOperator<T>(
+  database: TestDatabase,
+  work: (run: (statement: string) => Promise<Record<string, unknown>[]>) => Promise<T>,
+): Promise<T> {
   if (database.url) {
     const client = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
@@ -175,7 +198,10 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
     });
     const after = await Promise.all(
       Array.from({ length: 20 }, () =>
-        query<{ who: string; user_id: string | null }>(db, sql`select current_user as who, current_setting('app.user_id', true) as user_id, pg_sleep(0.005)`),
+        query<{ who: string; user_id: string | null }>(
+          db,
+          sql`select current_user as who, current_setting('app.user_id', true) as user_id, pg_sleep(0.005)`,
+        ),
       ),
     );
     for (const [row] of after) {
@@ -198,7 +224,11 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
     expect(tables.map((t) => t.name).sort()).toEqual([...TABLES].sort());
     for (const table of tables) {
       expect(table, table.name).toMatchObject({ enabled: true, forced: true });
-      expect(table.roles, table.name).toEqual(['fixthread_app', 'fixthread_maintenance', 'fixthread_reporting']);
+      expect(table.roles, table.name).toEqual([
+        'fixthread_app',
+        'fixthread_maintenance',
+        'fixthread_reporting',
+      ]);
     }
   });
 
@@ -207,7 +237,7 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
     function withoutUser<T>(work: (tx: Db) => Promise<T>): Promise<T> {
       return database().db.transaction(async (tx) => {
         await tx.execute(sql`select set_config('role', ${APP_ROLE}, true)`);
-        return work(tx as unknown as Db);
+        return work(tx);
       });
     }
 
@@ -219,7 +249,9 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
         expect(await count(tx, table)).toBe(0);
         expect(await query(tx, touch(table, a))).toEqual([]);
         expect(await query(tx, sql`delete from ${sql.identifier(table)} returning 1`)).toEqual([]);
-        expect(await rejectedCode(tx.transaction((inner) => inner.execute(insertFor(table, a))))).toBe(REFUSED);
+        expect(await rejectedCode(tx.transaction((inner) => inner.execute(insertFor(table, a))))).toBe(
+          REFUSED,
+        );
       });
       // The empty user is no user either.
       const empty = rowLevelSecurity(db).forUser('');
@@ -237,18 +269,23 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
       expect(await count(asA, table, a)).toBeGreaterThanOrEqual(1);
     });
 
-    it.each(TABLES)('%s: A can neither update, delete, insert for, nor hand rows over to B', async (table) => {
-      const { db } = database();
-      const asA = rowLevelSecurity(db).forUser(a.userId);
-      const bRows = await count(db, table, b);
-      const aRows = await count(db, table, a);
-      expect(await query(asA, touch(table, b))).toEqual([]);
-      expect(await query(asA, sql`delete from ${sql.identifier(table)} where ${rowsOf(table, b)} returning 1`)).toEqual([]);
-      expect(await rejectedCode(asA.execute(insertFor(table, b)))).toBe(REFUSED);
-      expect(await rejectedCode(asA.execute(handOver(table, a, b)))).toBe(REFUSED);
-      expect(await count(db, table, b)).toBe(bRows);
-      expect(await count(db, table, a)).toBe(aRows);
-    });
+    it.each(TABLES)(
+      '%s: A can neither update, delete, insert for, nor hand rows over to B',
+      async (table) => {
+        const { db } = database();
+        const asA = rowLevelSecurity(db).forUser(a.userId);
+        const bRows = await count(db, table, b);
+        const aRows = await count(db, table, a);
+        expect(await query(asA, touch(table, b))).toEqual([]);
+        expect(
+          await query(asA, sql`delete from ${sql.identifier(table)} where ${rowsOf(table, b)} returning 1`),
+        ).toEqual([]);
+        expect(await rejectedCode(asA.execute(insertFor(table, b)))).toBe(REFUSED);
+        expect(await rejectedCode(asA.execute(handOver(table, a, b)))).toBe(REFUSED);
+        expect(await count(db, table, b)).toBe(bRows);
+        expect(await count(db, table, a)).toBe(aRows);
+      },
+    );
 
     it("A's own rows stay A's to read and write, in a transaction too", async () => {
       const asA = rowLevelSecurity(database().db).forUser(a.userId);
@@ -256,7 +293,10 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
         expect(await query(tx, touch('conversations', a))).toHaveLength(1);
         await tx.execute(sql`update threads set title = 'fridge, humming' where id = ${a.threadId}`);
       });
-      const [thread] = await query<{ title: string }>(database().db, sql`select title from threads where id = ${a.threadId}`);
+      const [thread] = await query<{ title: string }>(
+        database().db,
+        sql`select title from threads where id = ${a.threadId}`,
+      );
       expect(thread?.title).toBe('fridge, humming');
     });
   });
@@ -284,7 +324,14 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
       const before = await count(db, 'conversations', b);
       await clearThread(asA, b.userId, b.threadId);
       expect(await count(db, 'conversations', b)).toBe(before);
-      const charge = { round: 7, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: null, estimated: false };
+      const charge = {
+        round: 7,
+        promptTokens: 1,
+        completionTokens: 1,
+        totalTokens: 2,
+        cachedTokens: null,
+        estimated: false,
+      };
       expect(await rejectedCode(chargeModelCall(asA, b.userId, b.turnId, charge))).toBe(REFUSED);
       expect(await totalTokens(db, b.userId)).toBe(15);
     });
@@ -296,7 +343,10 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
       expect(await recoverExpiredTurns(scoped.forUser(newUserId('c')))).toBe(0);
       expect(await pruneFinishedTurns(scoped.forUser(newUserId('c')), 0)).toBe(0);
       expect(await recoverExpiredTurns(scoped.maintenance)).toBe(2);
-      const statuses = await query<{ status: string }>(db, sql`select status from turns where id in (${a.turnId}, ${b.turnId})`);
+      const statuses = await query<{ status: string }>(
+        db,
+        sql`select status from turns where id in (${a.turnId}, ${b.turnId})`,
+      );
       expect(statuses.map((row) => row.status)).toEqual(['interrupted', 'interrupted']);
     });
   });
@@ -310,11 +360,17 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
         expect(thread.map((row) => row.user_id)).toEqual(['abc123']);
         expect(thread[0]?.thread_id).toBe(noteUser.threadId);
         const perUser = await run(COUNT_MESSAGES_PER_USER);
-        expect(perUser.map((row) => row.user_id)).toEqual(expect.arrayContaining([a.userId, b.userId, 'abc123']));
+        expect(perUser.map((row) => row.user_id)).toEqual(
+          expect.arrayContaining([a.userId, b.userId, 'abc123']),
+        );
         const active = await run(ACTIVE_SESSIONS_LAST_24H);
-        expect(active.map((row) => row.user_id)).toEqual(expect.arrayContaining([a.userId, b.userId, 'abc123']));
+        expect(active.map((row) => row.user_id)).toEqual(
+          expect.arrayContaining([a.userId, b.userId, 'abc123']),
+        );
         const leaders = await run(TOKEN_USAGE_LEADERBOARD);
-        expect(leaders.map((row) => row.user_id)).toEqual(expect.arrayContaining([a.userId, b.userId, 'abc123']));
+        expect(leaders.map((row) => row.user_id)).toEqual(
+          expect.arrayContaining([a.userId, b.userId, 'abc123']),
+        );
       });
     });
 
