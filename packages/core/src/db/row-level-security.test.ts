@@ -189,6 +189,22 @@ describe.each(testDrivers())('row-level security on $name', (driver) => {
     expect(scoped).toEqual({ who: APP_ROLE, user_id: a.userId });
   });
 
+  it.each([
+    "o'brien",
+    'back\\slash',
+    'dollar$fixthread_user$; select 1; --',
+    '$$',
+    'ünïcödé 🔧',
+    'x'.repeat(300),
+  ])('passes the user id %s through unchanged, as data', async (userId) => {
+    const { db } = database();
+    const [row] = await query<{ user_id: string }>(
+      rowLevelSecurity(db).forUser(userId),
+      sql`select current_setting('app.user_id') as user_id`,
+    );
+    expect(row?.user_id).toBe(userId);
+  });
+
   it('sets role and user for the transaction only: no connection of the pool keeps them', async () => {
     const { db } = database();
     const scoped = rowLevelSecurity(db).forUser(a.userId);

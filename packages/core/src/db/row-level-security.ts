@@ -136,17 +136,33 @@ async function pipelined(
   statement: (sql: postgres.ReservedSql) => { execute(): Promise<unknown> },
 ): Promise<unknown> {
   const sql = await client.reserve();
-  const sent = [
-    sql.unsafe('begin').execute(),
-    sql.unsafe(SET_SCOPE, scope).execute(),
-    statement(sql).execute(),
-    sql.unsafe('commit').execute(),
-  ];
+  const opening = beginScoped(sql, scope);
+  const sent = [...opening, statement(sql).execute(), sql.unsafe('commit').execute()];
   const settled = await Promise.allSettled(sent);
   const failed = settled.find((outcome) => outcome.status === 'rejected');
   // A connection that died mid-pipeline is already back in the pool's closed list; releasing it would list
   // it as open. Any other failure leaves it healthy (the commit above turned into a rollback).
   if (!failed || !isDatabaseUnreachable(failed.reason)) sql.release();
   if (failed) throw failed.reason;
-  return (settled[2] as PromiseFulfilledResult<unknown>).value;
+  return (settled[opening.length] as PromiseFulfilledResult<unknown>).value;
+}
+
+const USER_TAG = '$fixthread_user$';
+
+/**
+ * `begin` and the scope as one simple-protocol message, which the server answers in one exchange instead of
+ * two. The user id goes in dollar-quoted, immune to standard_conforming_strings; an id that holds a `$` (or a
+ * NUL) could end the quote, so it takes the parameterised statement instead. Roles are our constants.
+ */
+function beginScoped(sql: postgres.ReservedSql, [role, userId]: [string, string]): Promise<unknown>[] {
+  if (/[$\0]/.test(userId))
+    return [sql.unsafe('begin').execute(), sql.unsafe(SET_SCOPE, [role, userId]).execute()];
+  const literal = `${USER_TAG}${userId}${USER_TAG}`;
+  return [
+    sql
+      .unsafe(
+        `begin; select set_config('role', '${role}', true), set_config('app.user_id', ${literal}, true)`,
+      )
+      .execute(),
+  ];
 }
