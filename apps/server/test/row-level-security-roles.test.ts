@@ -9,7 +9,7 @@ import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './su
  * each must grant its own tables. Only a private cluster starts without the roles.
  */
 
-// eslint-disable-next-line no-restricted-properties -- test fixtures pick their binaries from the test env
+ 
 const binDir = postgresBinDir(process.env.PG_BIN_DIR);
 const DATABASES = 6;
 
