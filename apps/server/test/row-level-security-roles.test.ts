@@ -9,7 +9,6 @@ import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './su
  * each must grant its own tables. Only a private cluster starts without the roles.
  */
 
- 
 const binDir = postgresBinDir(process.env.PG_BIN_DIR);
 const DATABASES = 6;
 
