@@ -8,16 +8,21 @@
  * same driver (measured in the same run), and the ratio of the 100,000-message thread to the 100-message one
  * (and to the 1,000-message one), which should be about 1.
  *
+ * Then the cost of row-level security: the same reads through the user-scoped handle (`… rls` rows), and a turn's
+ * store statements scoped ÷ raw (see `turn-statements.ts`).
+ *
  * Run: pnpm --filter @fixthread/core bench   (PGlite; plus Postgres in a fresh database when
  * TEST_DATABASE_URL or DATABASE_URL is set).
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../src/db/db';
+import { rowLevelSecurity } from '../src/db/row-level-security';
 import { loadContext } from '../src/store/context';
 import { history } from '../src/store/messages';
 import { threadIdFor } from '../src/store/thread-id';
 import { openPgliteTestDatabase, openPostgresTestDatabase, type TestDatabase } from '../src/testing';
 import { MESSAGE_OVERHEAD_TOKENS } from '../src/tokens';
+import { benchTurnStatements, printTurnStatements, type TurnStatementsResult } from './turn-statements';
 
 const SHORT = 100;
 /** Past loadContext's 400-row read cap: from here on, nothing should grow with the thread. */
@@ -63,7 +68,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-const median = (samples: number[]) => percentile([...samples].sort((a, b) => a - b), 50);
+const median = (samples: number[]) =>
+  percentile(
+    [...samples].sort((a, b) => a - b),
+    50,
+  );
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -86,11 +95,24 @@ async function benchDriver(name: string, database: TestDatabase): Promise<Row[]>
   const seedMs = performance.now() - seedStart;
 
   const ops: { op: string; thread: string; rows: number; run: () => Promise<unknown> }[] = [];
-  const add = (op: string, thread: string, run: () => Promise<{ length: number }>) => ops.push({ op, thread, rows: 0, run });
+  const add = (op: string, thread: string, run: () => Promise<{ length: number }>) =>
+    ops.push({ op, thread, rows: 0, run });
   add('select 1 (baseline)', '-', async () => [await db.execute(sql`select 1`)]);
-  for (const [thread, userId] of [[String(SHORT), short], [String(MID), mid], [String(LONG), long]] as const) {
+  for (const [thread, userId] of [
+    [String(SHORT), short],
+    [String(MID), mid],
+    [String(LONG), long],
+  ] as const) {
     add(`history(limit ${HISTORY_LIMIT})`, thread, () => history(db, userId, { limit: HISTORY_LIMIT }));
     add(`loadContext(${MAX_TOKENS})`, thread, () => loadContext(db, userId, { maxTokens: MAX_TOKENS }));
+    // The same reads as the engine makes them: through the user's row-level-security handle.
+    const scoped = rowLevelSecurity(db).forUser(userId);
+    add(`history(limit ${HISTORY_LIMIT}) rls`, thread, () =>
+      history(scoped, userId, { limit: HISTORY_LIMIT }),
+    );
+    add(`loadContext(${MAX_TOKENS}) rls`, thread, () =>
+      loadContext(scoped, userId, { maxTokens: MAX_TOKENS }),
+    );
   }
 
   // Sanity: both threads return the same amount of work, so any difference is the thread length's.
@@ -106,19 +128,40 @@ async function benchDriver(name: string, database: TestDatabase): Promise<Row[]>
   console.log(
     `${name}: seeded ${SHORT} + ${MID.toLocaleString('en-US')} + ${LONG.toLocaleString('en-US')} + 20×500 messages (and a tool call per reply) in ${(seedMs / 1000).toFixed(1)}s`,
   );
-  return ops.map((op, k) => ({ driver: name, op: op.op, thread: op.thread, rows: op.rows, samples: samples[k] ?? [] }));
+  return ops.map((op, k) => ({
+    driver: name,
+    op: op.op,
+    thread: op.thread,
+    rows: op.rows,
+    samples: samples[k] ?? [],
+  }));
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['driver', 'op', 'thread', 'rows', 'n', 'median ms', 'p95 ms', '× select 1', 'long/short', 'long/1k'];
+  const header = [
+    'driver',
+    'op',
+    'thread',
+    'rows',
+    'n',
+    'median ms',
+    'p95 ms',
+    '× select 1',
+    'long/short',
+    'long/1k',
+  ];
   const lines: string[][] = [];
   for (const row of rows) {
     const sorted = [...row.samples].sort((a, b) => a - b);
     const baseline = rows.find((r) => r.driver === row.driver && r.thread === '-');
     const base = baseline ? median(baseline.samples) : Number.NaN;
     const ratioTo = (thread: number) => {
-      const other = rows.find((r) => r.driver === row.driver && r.op === row.op && r.thread === String(thread));
-      return row.thread === String(LONG) && other ? (median(row.samples) / median(other.samples)).toFixed(2) : '';
+      const other = rows.find(
+        (r) => r.driver === row.driver && r.op === row.op && r.thread === String(thread),
+      );
+      return row.thread === String(LONG) && other
+        ? (median(row.samples) / median(other.samples)).toFixed(2)
+        : '';
     };
     lines.push([
       row.driver,
@@ -134,7 +177,8 @@ function printTable(rows: Row[]): void {
     ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const line of lines) console.log(fmt(line));
@@ -143,14 +187,17 @@ function printTable(rows: Row[]): void {
 async function main(): Promise<void> {
   const started = performance.now();
   const results: Row[] = [];
+  const turns: TurnStatementsResult[] = [];
   {
     await using pglite = await openPgliteTestDatabase();
     results.push(...(await benchDriver('pglite', pglite)));
+    turns.push(await benchTurnStatements('pglite', pglite.db));
   }
   const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   if (url) {
     await using pg = await openPostgresTestDatabase(url); // a fresh database, dropped afterwards
     results.push(...(await benchDriver('postgres', pg)));
+    turns.push(await benchTurnStatements('postgres', pg.db));
   } else {
     console.log('postgres: skipped (set TEST_DATABASE_URL or DATABASE_URL to include it)');
   }
@@ -159,6 +206,7 @@ async function main(): Promise<void> {
   console.log(
     `\nlong/short, long/1k = median on the ${LONG.toLocaleString('en-US')}-message thread ÷ median on the ${SHORT}- and ${MID.toLocaleString('en-US')}-message ones (≈ 1: cost independent of thread length).`,
   );
+  printTurnStatements(turns);
   console.log(`total ${((performance.now() - started) / 1000).toFixed(1)}s`);
 }
 

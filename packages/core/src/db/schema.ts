@@ -15,6 +15,12 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
+/*
+ * Every table holds user data, so every one has row-level security enabled (and forced). The roles and
+ * policies are in the custom migration drizzle/0005_row_level_security.sql: roles are cluster-wide and must be
+ * created idempotently, which drizzle-kit's generated CREATE ROLE is not. See db/row-level-security.ts.
+ */
+
 /**
  * `conversations` and `user_usage` match the design note's CREATE TABLE shapes exactly, so its SQL runs
  * unchanged. Everything added is nullable or lives in its own table.
@@ -50,7 +56,7 @@ export const conversations = pgTable(
     index('conversations_content_search_idx').using('gin', sql`to_tsvector('english', ${t.content})`),
     index('conversations_user_id_id_idx').on(t.userId, t.id),
   ],
-);
+).enableRLS();
 export type ConversationRow = typeof conversations.$inferSelect;
 export type NewConversationRow = typeof conversations.$inferInsert;
 
@@ -59,7 +65,7 @@ export const userUsage = pgTable('user_usage', {
   totalTokens: integer('total_tokens').default(0),
   createdAt: timestamp('created_at').defaultNow(),
   updatedAt: timestamp('updated_at').defaultNow(),
-});
+}).enableRLS();
 export type UserUsageRow = typeof userUsage.$inferSelect;
 
 /** A source a tool found, kept so clients can credit and link it. */
@@ -98,8 +104,8 @@ export const toolCalls = pgTable(
     sources: jsonb('sources').$type<Source[]>().notNull().default([]),
     createdAt: timestamp('created_at').defaultNow().notNull(),
   },
-  (t) => [index('tool_calls_message_id_idx').on(t.messageId)],
-);
+  (t) => [index('tool_calls_message_id_idx').on(t.messageId), index('tool_calls_user_id_idx').on(t.userId)],
+).enableRLS();
 export type ToolCallRow = typeof toolCalls.$inferSelect;
 export type NewToolCallRow = typeof toolCalls.$inferInsert;
 
@@ -122,9 +128,13 @@ export const threads = pgTable(
   },
   (t) => [
     check('threads_title_source_check', sql`${t.titleSource} IN ('auto', 'user')`),
-    index('threads_user_id_activity_idx').on(t.userId, sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`, t.id),
+    index('threads_user_id_activity_idx').on(
+      t.userId,
+      sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`,
+      t.id,
+    ),
   ],
-);
+).enableRLS();
 export type ThreadRow = typeof threads.$inferSelect;
 
 export const TURN_STATUSES = ['queued', 'running', 'completed', 'failed', 'stopped', 'interrupted'] as const;
@@ -146,7 +156,9 @@ export const turns = pgTable(
     /** SHA-256 of the message: a reused key with another message is refused without keeping the text twice. */
     messageHash: text('message_hash').notNull(),
     userMessageId: integer('user_message_id').references(() => conversations.id, { onDelete: 'set null' }),
-    assistantMessageId: integer('assistant_message_id').references(() => conversations.id, { onDelete: 'set null' }),
+    assistantMessageId: integer('assistant_message_id').references(() => conversations.id, {
+      onDelete: 'set null',
+    }),
     status: text('status', { enum: TURN_STATUSES }).notNull(),
     owner: text('owner').notNull(),
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }).notNull(),
@@ -162,15 +174,20 @@ export const turns = pgTable(
     errorMessage: text('error_message'),
   },
   (t) => [
-    check('turns_status_check', sql`${t.status} IN ('queued', 'running', 'completed', 'failed', 'stopped', 'interrupted')`),
+    check(
+      'turns_status_check',
+      sql`${t.status} IN ('queued', 'running', 'completed', 'failed', 'stopped', 'interrupted')`,
+    ),
     uniqueIndex('turns_user_client_message_id_key').on(t.userId, t.clientMessageId),
     // At most one running turn per thread, whichever process starts it: the database arbitrates, without a
     // lock or a read first, so starting a turn on a free thread is one statement.
-    uniqueIndex('turns_one_running_per_thread').on(t.threadId).where(sql`${t.status} = 'running'`),
+    uniqueIndex('turns_one_running_per_thread')
+      .on(t.threadId)
+      .where(sql`${t.status} = 'running'`),
     index('turns_thread_id_status_idx').on(t.threadId, t.status),
     index('turns_status_lease_idx').on(t.status, t.leaseExpiresAt),
   ],
-);
+).enableRLS();
 export type TurnRow = typeof turns.$inferSelect;
 
 /**
@@ -190,7 +207,7 @@ export const turnEvents = pgTable(
     content: text('content').notNull(),
   },
   (t) => [primaryKey({ columns: [t.turnId, t.seq] })],
-);
+).enableRLS();
 export type TurnEventRow = typeof turnEvents.$inferSelect;
 
 /**
@@ -213,8 +230,11 @@ export const usageLedger = pgTable(
     estimated: boolean('estimated').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
   },
-  (t) => [index('usage_ledger_user_id_idx').on(t.userId), uniqueIndex('usage_ledger_turn_id_round_key').on(t.turnId, t.round)],
-);
+  (t) => [
+    index('usage_ledger_user_id_idx').on(t.userId),
+    uniqueIndex('usage_ledger_turn_id_round_key').on(t.turnId, t.round),
+  ],
+).enableRLS();
 export type UsageLedgerRow = typeof usageLedger.$inferSelect;
 
 /**
@@ -223,7 +243,8 @@ export type UsageLedgerRow = typeof usageLedger.$inferSelect;
  */
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
-  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)),
+  fromDriver: (value) =>
+    Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
 });
 
 export const ATTACHMENT_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
@@ -255,13 +276,21 @@ export const attachments = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
   },
   (t) => [
-    check('attachments_content_type_check', sql`${t.contentType} IN ('image/jpeg', 'image/png', 'image/webp')`),
-    check('attachments_position_check', sql`(${t.messageId} IS NULL) = (${t.position} IS NULL) AND ${t.position} >= 0`),
+    check(
+      'attachments_content_type_check',
+      sql`${t.contentType} IN ('image/jpeg', 'image/png', 'image/webp')`,
+    ),
+    check(
+      'attachments_position_check',
+      sql`(${t.messageId} IS NULL) = (${t.position} IS NULL) AND ${t.position} >= 0`,
+    ),
     // Also the index for "this message's attachments": message_id leads.
     uniqueIndex('attachments_message_id_position_key').on(t.messageId, t.position),
     index('attachments_user_id_created_at_idx').on(t.userId, t.createdAt),
     // The sweep reads only the few unsent rows.
-    index('attachments_unsent_created_at_idx').on(t.createdAt).where(sql`${t.messageId} IS NULL`),
+    index('attachments_unsent_created_at_idx')
+      .on(t.createdAt)
+      .where(sql`${t.messageId} IS NULL`),
   ],
-);
+).enableRLS();
 export type AttachmentRow = typeof attachments.$inferSelect;

@@ -8,8 +8,8 @@ import type { ChatEngine } from './types';
 type AttachmentsApi = Pick<ChatEngine, 'uploadAttachment' | 'attachment'>;
 
 /** Photo uploads and their bytes. Linking them to a message happens as it is sent (`SendOptions.attachments`). */
-export function attachmentsApi(deps: { db: Db; guard: DatabaseGuard; limits: ImageLimits }): AttachmentsApi {
-  const { db, guard, limits } = deps;
+export function attachmentsApi(deps: { userDb: (userId: string) => Db; guard: DatabaseGuard; limits: ImageLimits }): AttachmentsApi {
+  const { userDb, guard, limits } = deps;
   return {
     async uploadAttachment(userId, bytes) {
       if (!(bytes instanceof Uint8Array)) throw new ValidationError('The image must be sent as bytes.', 'file');
@@ -18,7 +18,7 @@ export function attachmentsApi(deps: { db: Db; guard: DatabaseGuard; limits: Ima
       // Decoding takes up to a second or so and runs in normaliseImage's own work slots; no database work is
       // open meanwhile, and the row is one insert afterwards.
       const image = await normaliseImage(bytes, limits);
-      const saved = await guard(() => saveAttachment(db, userId, image), 'save_attachment');
+      const saved = await guard(() => saveAttachment(userDb(userId), userId, image), 'save_attachment');
       return { id: saved.id, content_type: saved.contentType, width: saved.width, height: saved.height, byte_size: saved.byteSize };
     },
 
@@ -27,7 +27,7 @@ export function attachmentsApi(deps: { db: Db; guard: DatabaseGuard; limits: Ima
         throw new ValidationError("variant must be 'full' or 'thumbnail'", 'variant');
       }
       if (typeof id !== 'string' || !isAttachmentId(id)) throw new AttachmentNotFound();
-      const found = await guard(() => getAttachment(db, userId, id, variant), 'read_attachment');
+      const found = await guard(() => getAttachment(userDb(userId), userId, id, variant), 'read_attachment');
       if (!found) throw new AttachmentNotFound();
       return { contentType: found.contentType, bytes: found.bytes, sha256: found.sha256 };
     },

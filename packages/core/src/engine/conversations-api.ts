@@ -19,28 +19,29 @@ type ConversationsApi = Pick<
 
 /** The user's threads as a collection: list, create, rename, delete, search across, export. */
 export function conversationsApi(deps: {
-  db: Db;
+  /** The user's scoped handle (`rowLevelSecurity`). */
+  userDb: (userId: string) => Db;
   guard: DatabaseGuard;
   threads: ThreadAccess;
   /** Stops the thread's turns on every instance and waits until none is left. */
   settleThread(userId: string, threadId: string): Promise<void>;
 }): ConversationsApi {
-  const { db, guard, threads } = deps;
+  const { userDb, guard, threads } = deps;
   return {
     async listThreads(userId, { cursor, limit = 30 } = {}) {
       if (!Number.isInteger(limit) || limit < 1 || limit > THREADS_PAGE_MAX) {
         throw new ValidationError(`limit must be an integer between 1 and ${THREADS_PAGE_MAX}`, 'limit');
       }
-      return guard(() => listThreads(db, userId, { cursor, limit }));
+      return guard(() => listThreads(userDb(userId), userId, { cursor, limit }));
     },
 
     async createThread(userId, { title } = {}) {
-      return guard(() => createThread(db, userId, title === undefined ? null : validTitle(title)));
+      return guard(() => createThread(userDb(userId), userId, title === undefined ? null : validTitle(title)));
     },
 
     async renameThread(userId, threadId, title) {
       const thread = await threads.resolve(userId, threadId);
-      const renamed = await guard(() => renameThread(db, userId, thread, validTitle(title)));
+      const renamed = await guard(() => renameThread(userDb(userId), userId, thread, validTitle(title)));
       if (!renamed) throw new NotFoundError('No such thread');
       return renamed;
     },
@@ -48,7 +49,7 @@ export function conversationsApi(deps: {
     async deleteThread(userId, threadId) {
       const thread = await threads.resolve(userId, threadId);
       await deps.settleThread(userId, thread);
-      await guard(() => deleteThread(db, userId, thread));
+      await guard(() => deleteThread(userDb(userId), userId, thread));
       return { success: true, thread_id: thread };
     },
 
@@ -59,12 +60,12 @@ export function conversationsApi(deps: {
       if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX) {
         throw new ValidationError(`limit must be an integer between 1 and ${SEARCH_LIMIT_MAX}`, 'limit');
       }
-      return { results: await guard(() => searchMessages(db, userId, query, limit)) };
+      return { results: await guard(() => searchMessages(userDb(userId), userId, query, limit)) };
     },
 
     async exportThread(userId, threadId) {
       const thread = await threads.resolve(userId, threadId);
-      const row = await guard(() => findThread(db, userId, thread));
+      const row = await guard(() => findThread(userDb(userId), userId, thread));
       if (!row && thread !== threadIdFor(userId)) throw new NotFoundError('No such thread');
       const summary: ThreadSummary | null = row
         ? {
@@ -77,11 +78,11 @@ export function conversationsApi(deps: {
             message_count: 0,
           }
         : null;
-      return { thread: summary, messages: guarded(guard, threadMessages(db, userId, thread)) };
+      return { thread: summary, messages: guarded(guard, threadMessages(userDb(userId), userId, thread)) };
     },
 
     exportAll(userId) {
-      return guarded(guard, allRecords(db, userId));
+      return guarded(guard, allRecords(userDb(userId), userId));
     },
   };
 }

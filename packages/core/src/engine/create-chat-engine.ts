@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { createDatabaseGuard } from '../db/database-guard';
+import { rowLevelSecurity } from '../db/row-level-security';
 import { inProcessLiveEvents } from '../live/in-process-live-events';
 import type { ControlMessage } from '../live/live-events';
 import { ConflictError, NotFoundError, QuotaExceeded, ValidationError } from '../errors';
@@ -51,7 +52,9 @@ const MAX_CLIENT_MESSAGE_ID_LENGTH = 255;
  * runs (`TurnRegistry`), its place in each thread's line (`ThreadQueue`), and the timers that keep its leases.
  */
 export function createChatEngine(options: ChatEngineOptions): ChatEngine {
-  const { db } = options;
+  // Every query below runs confined to one user's rows; maintenance alone spans users (`ScopedDatabase`).
+  const scoped = rowLevelSecurity(options.db);
+  const userDb = (userId: string) => scoped.forUser(userId);
   const observer = options.observer ?? NO_TURN_OBSERVER;
   const guard = createDatabaseGuard(options.databaseDeadlineMs ?? null, () => observer.databaseOperationStarted());
   const owner = options.instanceId ?? randomUUID();
@@ -59,8 +62,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   const toolbox = createToolbox(options.tools);
   const llm = options.llm;
   const live = options.live ?? inProcessLiveEvents();
-  const deps: TurnDependencies = {
-    db,
+  const deps: Omit<TurnDependencies, 'db'> = {
     guard,
     owner,
     live,
@@ -86,9 +88,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   };
   const registry = new TurnRegistry();
   const queue = new ThreadQueue();
-  const maintenance = startTurnMaintenance({ db, guard, owner, registry, timing });
-  const threads = threadAccess({ db, guard });
-  const stored = (record: TurnRecord) => storedTurn({ db, guard, live, pollMs: timing.pollMs }, record);
+  const maintenance = startTurnMaintenance({ db: scoped.maintenance, guard, owner, registry, timing });
+  const threads = threadAccess({ userDb, guard });
+  const stored = (record: TurnRecord) => storedTurn({ db: userDb(record.userId), guard, live, pollMs: timing.pollMs }, record);
   // A stop or clear asked on any instance reaches the turns this one runs (its own included, harmlessly twice).
   const unsubscribe = live.onControl((message) => registry.stopUser(message.userId, message.threadId));
 
@@ -138,9 +140,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       }
       // The common case, a free thread: the turn and its question in one statement.
       release = queue.tryAcquire(local.threadId);
-      const started = release ? await guard(() => startTurnNow(db, turn, question), 'start_turn') : undefined;
+      const started = release ? await guard(() => startTurnNow(userDb(userId), turn, question), 'start_turn') : undefined;
       if (started) return runLocalTurn(local, started, release!, text, asked.mode);
-      const found = await guard(() => createTurn(db, { ...turn, userId, threadId: local.threadId }), 'queue_turn');
+      const found = await guard(() => createTurn(userDb(userId), { ...turn, userId, threadId: local.threadId }), 'queue_turn');
       if (found.created) {
         const held = release;
         release = undefined;
@@ -170,7 +172,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       return undefined;
     } catch (error) {
       if (!(error instanceof QuotaExceeded) || key === null) throw error;
-      const repeated = await guard(() => findTurnByKey(db, userId, key));
+      const repeated = await guard(() => findTurnByKey(userDb(userId), userId, key));
       if (!repeated) throw error;
       return repeated;
     }
@@ -178,7 +180,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
   async function admit(userId: string): Promise<void> {
     const quota = options.tokenQuota;
-    if (quota !== null && (await guard(() => totalTokens(db, userId), 'quota_used')) >= quota) {
+    if (quota !== null && (await guard(() => totalTokens(userDb(userId), userId), 'quota_used')) >= quota) {
       throw new QuotaExceeded(`Token quota of ${quota} exhausted`);
     }
   }
@@ -218,7 +220,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     void registry.track(
       (async () => {
         try {
-          const { closed } = await runTurn(deps, {
+          const { closed } = await runTurn({ ...deps, db: userDb(local.userId) }, {
             ...local,
             userMessageId,
             mode,
@@ -241,11 +243,11 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
   async function nameThread(local: LocalTurn, question: string): Promise<void> {
     try {
       await local.log.done;
-      const asked = question || (await guard(() => history(db, local.userId, { threadId: local.threadId, limit: 2 })))
+      const asked = question || (await guard(() => history(userDb(local.userId), local.userId, { threadId: local.threadId, limit: 2 })))
         .find((m) => m.role === 'user')?.content;
       if (!asked) return;
       const job = { userId: local.userId, threadId: local.threadId, turnId: local.id, question: asked, answer: local.log.text() };
-      await titleThread({ db, guard, llm: options.titles === 'heuristic' ? null : deps.llm }, job);
+      await titleThread({ db: userDb(local.userId), guard, llm: options.titles === 'heuristic' ? null : deps.llm }, job);
     } catch {
       // Failed or stopped before it answered, or the database is away: the next answer tries again.
     }
@@ -262,7 +264,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       release?.();
       local.refuse(error);
       // It never started, so it stored nothing: its key is free for the client's retry.
-      await guard(() => deleteQueuedTurn(db, local.id)).catch(() => {});
+      await guard(() => deleteQueuedTurn(userDb(local.userId), local.id)).catch(() => {});
       throw error;
     }
   }
@@ -271,7 +273,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     for (;;) {
       await admit(question.userId);
       const started = await guard(
-        () => claimTurn(db, { turnId, owner, leaseMs: timing.leaseMs, abandoned: registry.abandoned(), question }),
+        () => claimTurn(userDb(question.userId), { turnId, owner, leaseMs: timing.leaseMs, abandoned: registry.abandoned(), question }),
         'claim_turn',
       );
       if (started) return started;
@@ -299,7 +301,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     let current: TurnRecord | undefined = record;
     while (current?.status === 'queued') {
       await new Promise((resolve) => setTimeout(resolve, timing.pollMs));
-      current = await guard(() => findTurn(db, record.userId, record.id));
+      current = await guard(() => findTurn(userDb(record.userId), record.userId, record.id));
     }
     return current ? stored(current) : undefined;
   }
@@ -310,7 +312,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
    */
   async function stopEverywhere(message: ControlMessage): Promise<boolean> {
     const here = registry.stopUser(message.userId, message.threadId);
-    const marked = await guard(() => requestStop(db, message.userId, message.threadId));
+    const marked = await guard(() => requestStop(userDb(message.userId), message.userId, message.threadId));
     await live.broadcast(message);
     return here || marked > 0;
   }
@@ -329,7 +331,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
    */
   async function untilNoLiveTurns(userId: string, threadId: string): Promise<void> {
     const deadline = Date.now() + timing.leaseMs + timing.sweepMs + timing.renewMs;
-    while ((await guard(() => liveTurnCount(db, userId, threadId))) > 0 && Date.now() < deadline) {
+    while ((await guard(() => liveTurnCount(userDb(userId), userId, threadId))) > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(timing.pollMs, 25)));
     }
   }
@@ -352,9 +354,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
     edit: (userId, message, sendOptions = {}) => begin(userId, { mode: 'edit', message }, sendOptions),
 
-    ...conversationsApi({ db, guard, threads, settleThread }),
+    ...conversationsApi({ userDb, guard, threads, settleThread }),
 
-    ...attachmentsApi({ db, guard, limits: options.imageLimits ?? DEFAULT_IMAGE_LIMITS }),
+    ...attachmentsApi({ userDb, guard, limits: options.imageLimits ?? DEFAULT_IMAGE_LIMITS }),
 
     async send(userId, message, sendOptions) {
       const turn = await startTurn(userId, message, sendOptions);
@@ -368,7 +370,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     async resume(userId, turnId) {
       const local = registry.get(turnId);
       if (local?.userId === userId) return localTurn(local, await local.started);
-      const record = await guard(() => findTurn(db, userId, turnId));
+      const record = await guard(() => findTurn(userDb(userId), userId, turnId));
       if (!record) throw new NotFoundError('No such turn');
       return stored(record);
     },
@@ -387,7 +389,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       }
       const thread = await threads.resolve(userId, threadId);
       // One more than asked says whether there is an older page, without counting the thread.
-      const page = await guard(() => history(db, userId, { threadId: thread, limit: limit + 1, before }));
+      const page = await guard(() => history(userDb(userId), userId, { threadId: thread, limit: limit + 1, before }));
       const hasMore = page.length > limit;
       const messages = hasMore ? page.slice(1) : page;
       return {
@@ -402,13 +404,13 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     async clear(userId, { threadId } = {}) {
       const thread = await threads.resolve(userId, threadId);
       await settleThread(userId, thread);
-      await guard(() => clearThread(db, userId, thread));
+      await guard(() => clearThread(userDb(userId), userId, thread));
       return { success: true, message: 'Chat history cleared successfully', thread_id: thread };
     },
 
     async stats(userId, { threadId } = {}) {
       const thread = await threads.resolve(userId, threadId);
-      return guard(() => stats(db, userId, thread));
+      return guard(() => stats(userDb(userId), userId, thread));
     },
 
     stopAll: () => registry.stopAll(),

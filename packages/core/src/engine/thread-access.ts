@@ -13,7 +13,7 @@ const MAX_THREAD_ID_LENGTH = 400;
  * always the user's own, row or not: it is created on first use. Any other id must be a thread this user
  * owns; someone else's and an unknown one are the same 404, so ids cannot be probed.
  */
-export function threadAccess({ db, guard }: { db: Db; guard: DatabaseGuard }) {
+export function threadAccess({ userDb, guard }: { userDb: (userId: string) => Db; guard: DatabaseGuard }) {
   return {
     async resolve(userId: string, threadId: unknown): Promise<string> {
       if (threadId === undefined || threadId === null) return threadIdFor(userId);
@@ -21,14 +21,14 @@ export function threadAccess({ db, guard }: { db: Db; guard: DatabaseGuard }) {
         throw new ValidationError(`thread_id must be 1-${MAX_THREAD_ID_LENGTH} characters`, 'thread_id');
       }
       if (threadId === threadIdFor(userId)) return threadId;
-      if (!(await guard(() => findThread(db, userId, threadId)))) throw new NotFoundError('No such thread');
+      if (!(await guard(() => findThread(userDb(userId), userId, threadId)))) throw new NotFoundError('No such thread');
       return threadId;
     },
 
     /** Regenerating needs a question to answer again, editing one to replace. */
     async expectLastQuestion(userId: string, threadId: string, mode: 'regenerate' | 'edit'): Promise<void> {
       const [last] = await guard(() =>
-        db
+        userDb(userId)
           .select({ id: conversations.id })
           .from(conversations)
           .where(

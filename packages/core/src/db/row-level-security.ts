@@ -1,0 +1,168 @@
+import type { PGlite, Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite, PgliteDatabase } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
+import { isDatabaseUnreachable } from './database-guard';
+import type { Db } from './db';
+import * as schema from './schema';
+
+/** Roles created by `drizzle/0005_row_level_security.sql`. */
+export const APP_ROLE = 'fixthread_app';
+export const MAINTENANCE_ROLE = 'fixthread_maintenance';
+export const REPORTING_ROLE = 'fixthread_reporting';
+
+/**
+ * The database as the app may use it. Every statement and transaction through these handles first sets, local
+ * to its own transaction, the role (so a superuser connection does not bypass the policies) and the user the
+ * policies compare `user_id` with. Nothing is set on the session, so nothing leaks to the pool's next user.
+ */
+export interface ScopedDatabase {
+  /** Queries as `fixthread_app`: only this user's rows exist, and no other user's can be written. */
+  forUser(userId: string): Db;
+  /**
+   * Queries as `fixthread_maintenance`, which sees every user's rows: only for work that spans users (lease
+   * renewal, crash recovery of dead instances' turns, pruning finished turns, sweeping unsent photos).
+   */
+  readonly maintenance: Db;
+}
+
+/**
+ * One statement sets both, so scoping a transaction costs no extra round trip of its own (it is pipelined
+ * with the transaction's first statement on Postgres).
+ */
+const SET_SCOPE = `select set_config('role', $1, true), set_config('app.user_id', $2, true)`;
+
+/** Handles are kept per user, so their prepared statements (`store/prepared.ts`) are built once, not per call. */
+const CACHED_USERS = 1_000;
+
+const byDb = new WeakMap<Db, ScopedDatabase>();
+
+/** The scoped handles over `db` (either driver), made once per database. */
+export function rowLevelSecurity(db: Db): ScopedDatabase {
+  let scoped = byDb.get(db);
+  if (!scoped) {
+    scoped =
+      (db as unknown) instanceof PgliteDatabase
+        ? scopes((scope) => pgliteScoped(clientOf<PGlite>(db), scope))
+        : scopes((scope) => postgresScoped(clientOf<postgres.Sql>(db), scope));
+    byDb.set(db, scoped);
+  }
+  return scoped;
+}
+
+function scopes(open: (scope: [role: string, userId: string]) => Db): ScopedDatabase {
+  const users = new Map<string, Db>();
+  return {
+    forUser(userId) {
+      let db = users.get(userId);
+      if (db) {
+        // Re-inserted, so the map's order is least recently used first.
+        users.delete(userId);
+      } else {
+        db = open([APP_ROLE, userId]);
+        if (users.size >= CACHED_USERS) users.delete(users.keys().next().value!);
+      }
+      users.set(userId, db);
+      return db;
+    },
+    maintenance: open([MAINTENANCE_ROLE, '']),
+  };
+}
+
+function clientOf<T>(db: Db): T {
+  return (db as unknown as { $client: T }).$client;
+}
+
+/**
+ * PGlite is one connection in process: a scoped statement is a transaction of its own (PGlite serialises
+ * them), and a scoped transaction starts with the scope.
+ */
+function pgliteScoped(client: PGlite, scope: [string, string]): Db {
+  const scoped = {
+    query: (query: string, params?: unknown[], options?: object) =>
+      client.transaction(async (tx) => {
+        await tx.query(SET_SCOPE, scope);
+        return tx.query(query, params, options);
+      }),
+    transaction: <T>(work: (tx: PgliteTransaction) => Promise<T>) =>
+      client.transaction(async (tx) => {
+        await tx.query(SET_SCOPE, scope);
+        return work(tx);
+      }),
+  };
+  return drizzlePglite(scoped as unknown as PGlite, { schema });
+}
+
+/**
+ * postgres.js: a scoped statement becomes `begin; set scope; statement; commit`, all four written to one
+ * reserved connection at once (pipelined), so it still costs one round trip. A scoped transaction is
+ * postgres.js's own, with the scope pipelined ahead of its first statement.
+ */
+function postgresScoped(client: postgres.Sql, scope: [string, string]): Db {
+  const scoped = {
+    options: client.options,
+    unsafe: (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
+      const run = (values: boolean) =>
+        pipelined(client, scope, (sql) => {
+          const statement = sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], options);
+          return values ? statement.values() : statement;
+        });
+      return {
+        then: (onFulfilled?: (rows: unknown) => unknown, onRejected?: (error: unknown) => unknown) =>
+          run(false).then(onFulfilled, onRejected),
+        values: () => run(true),
+      };
+    },
+    begin: (work: (sql: postgres.TransactionSql) => Promise<unknown>) =>
+      client.begin(async (sql) => {
+        const scoping = sql.unsafe(SET_SCOPE, scope).execute();
+        scoping.catch(() => {});
+        // Not awaited first: it travels with the work's first statement. Should it fail, that statement fails
+        // too (the transaction is aborted), and the scope's own error is the one worth reporting.
+        const result = await work(sql).catch(async (error: unknown) => {
+          await scoping;
+          throw error;
+        });
+        await scoping;
+        return result;
+      }),
+  };
+  return drizzlePostgres(scoped as unknown as postgres.Sql, { schema });
+}
+
+async function pipelined(
+  client: postgres.Sql,
+  scope: [string, string],
+  statement: (sql: postgres.ReservedSql) => { execute(): Promise<unknown> },
+): Promise<unknown> {
+  const sql = await client.reserve();
+  const opening = beginScoped(sql, scope);
+  const sent = [...opening, statement(sql).execute(), sql.unsafe('commit').execute()];
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  // A connection that died mid-pipeline is already back in the pool's closed list; releasing it would list
+  // it as open. Any other failure leaves it healthy (the commit above turned into a rollback).
+  if (!failed || !isDatabaseUnreachable(failed.reason)) sql.release();
+  if (failed) throw failed.reason;
+  return (settled[opening.length] as PromiseFulfilledResult<unknown>).value;
+}
+
+const USER_TAG = '$fixthread_user$';
+
+/**
+ * `begin` and the scope as one simple-protocol message, which the server answers in one exchange instead of
+ * two. The user id goes in dollar-quoted, immune to standard_conforming_strings; an id that holds a `$` (or a
+ * NUL) could end the quote, so it takes the parameterised statement instead. Roles are our constants.
+ */
+function beginScoped(sql: postgres.ReservedSql, [role, userId]: [string, string]): Promise<unknown>[] {
+  if (/[$\0]/.test(userId))
+    return [sql.unsafe('begin').execute(), sql.unsafe(SET_SCOPE, [role, userId]).execute()];
+  const literal = `${USER_TAG}${userId}${USER_TAG}`;
+  return [
+    sql
+      .unsafe(
+        `begin; select set_config('role', '${role}', true), set_config('app.user_id', ${literal}, true)`,
+      )
+      .execute(),
+  ];
+}
