@@ -94,18 +94,34 @@ function pgliteScoped(client: PGlite, scope: [string, string]): Db {
 }
 
 /**
- * postgres.js: a scoped statement becomes `begin; set scope; statement; commit`, all four written to one
- * reserved connection at once (pipelined), so it still costs one round trip. A scoped transaction is
- * postgres.js's own, with the scope pipelined ahead of its first statement.
+ * postgres.js: a scoped statement is a transaction of its own, and a scoped transaction is postgres.js's own; in
+ * both the scope is pipelined ahead of the first statement, so it adds no round trip of its own. Statements go
+ * through `begin` rather than a reserved connection written to at once: postgres.js settles a transaction when
+ * its connection is lost, while statements queued on a reserved connection can stay pending for good, and a
+ * request waiting on them outlives the outage (the database-restart suite caught that).
  */
 function postgresScoped(client: postgres.Sql, scope: [string, string]): Db {
+  const begin = <T>(work: (sql: postgres.TransactionSql) => Promise<T>) =>
+    client.begin(async (sql) => {
+      const scoping = sql.unsafe(SET_SCOPE, scope).execute();
+      scoping.catch(() => {});
+      // Not awaited first: it travels with the work's first statement. Should it fail, that statement fails
+      // too (the transaction is aborted), and the scope's own error is the one worth reporting; but a lost
+      // connection can leave it pending for good, and then the work's error is the one to report.
+      const result = await work(sql).catch(async (error: unknown) => {
+        if (!isDatabaseUnreachable(error)) await scoping;
+        throw error;
+      });
+      await scoping;
+      return result;
+    }) as Promise<T>;
   const scoped = {
     options: client.options,
     unsafe: (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
       const run = (values: boolean) =>
-        pipelined(client, scope, (sql) => {
+        begin(async (sql) => {
           const statement = sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], options);
-          return values ? statement.values() : statement;
+          return values ? await statement.values() : await statement;
         });
       return {
         then: (onFulfilled?: (rows: unknown) => unknown, onRejected?: (error: unknown) => unknown) =>
@@ -113,56 +129,7 @@ function postgresScoped(client: postgres.Sql, scope: [string, string]): Db {
         values: () => run(true),
       };
     },
-    begin: (work: (sql: postgres.TransactionSql) => Promise<unknown>) =>
-      client.begin(async (sql) => {
-        const scoping = sql.unsafe(SET_SCOPE, scope).execute();
-        scoping.catch(() => {});
-        // Not awaited first: it travels with the work's first statement. Should it fail, that statement fails
-        // too (the transaction is aborted), and the scope's own error is the one worth reporting.
-        const result = await work(sql).catch(async (error: unknown) => {
-          await scoping;
-          throw error;
-        });
-        await scoping;
-        return result;
-      }),
+    begin,
   };
   return drizzlePostgres(scoped as unknown as postgres.Sql, { schema });
-}
-
-async function pipelined(
-  client: postgres.Sql,
-  scope: [string, string],
-  statement: (sql: postgres.ReservedSql) => { execute(): Promise<unknown> },
-): Promise<unknown> {
-  const sql = await client.reserve();
-  const opening = beginScoped(sql, scope);
-  const sent = [...opening, statement(sql).execute(), sql.unsafe('commit').execute()];
-  const settled = await Promise.allSettled(sent);
-  const failed = settled.find((outcome) => outcome.status === 'rejected');
-  // A connection that died mid-pipeline is already back in the pool's closed list; releasing it would list
-  // it as open. Any other failure leaves it healthy (the commit above turned into a rollback).
-  if (!failed || !isDatabaseUnreachable(failed.reason)) sql.release();
-  if (failed) throw failed.reason;
-  return (settled[opening.length] as PromiseFulfilledResult<unknown>).value;
-}
-
-const USER_TAG = '$fixthread_user$';
-
-/**
- * `begin` and the scope as one simple-protocol message, which the server answers in one exchange instead of
- * two. The user id goes in dollar-quoted, immune to standard_conforming_strings; an id that holds a `$` (or a
- * NUL) could end the quote, so it takes the parameterised statement instead. Roles are our constants.
- */
-function beginScoped(sql: postgres.ReservedSql, [role, userId]: [string, string]): Promise<unknown>[] {
-  if (/[$\0]/.test(userId))
-    return [sql.unsafe('begin').execute(), sql.unsafe(SET_SCOPE, [role, userId]).execute()];
-  const literal = `${USER_TAG}${userId}${USER_TAG}`;
-  return [
-    sql
-      .unsafe(
-        `begin; select set_config('role', '${role}', true), set_config('app.user_id', ${literal}, true)`,
-      )
-      .execute(),
-  ];
 }
