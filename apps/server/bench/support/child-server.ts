@@ -17,10 +17,12 @@ const ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
 export async function startChildServer(
   mode: ChildMode,
   env: Record<string, string> = {},
+  /** More node flags for the child, e.g. `--cpu-prof`. */
+  execArgv: string[] = [],
 ): Promise<ChildServer> {
   // process.execArgv carries tsx's --require/--import hooks, so the child runs TypeScript the same way.
   const child = fork(ENTRY, [], {
-    execArgv: [...process.execArgv, '--expose-gc'],
+    execArgv: [...process.execArgv, '--expose-gc', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { createServer } from '../../src/create-server';
 import { loadEnv } from '../../src/env';
 import type { ChildReply, ChildRequest, ServerMemory } from './child-protocol';
@@ -41,11 +41,29 @@ function send(reply: ChildReply): void {
   process.send?.(reply);
 }
 
+/** Pushes `frames` to the socket one every `intervalMs`, as a streamed reply arrives. */
+function pushFrames(socket: WebSocket, frames: string[], intervalMs: number): void {
+  let next = 0;
+  const timer = setInterval(() => {
+    if (socket.readyState !== socket.OPEN || next >= frames.length) {
+      clearInterval(timer);
+      return;
+    }
+    socket.send(frames[next++]!);
+  }, intervalMs);
+}
+
 async function start(request: Extract<ChildRequest, { type: 'start' }>): Promise<string> {
-  if (request.mode === 'bare-ws') {
+  if (request.mode === 'bare-ws' || request.mode === 'bare-ws-stream') {
+    const frames = request.mode === 'bare-ws-stream' ? (JSON.parse(request.env.FRAMES ?? '[]') as string[]) : [];
+    const intervalMs = Number(request.env.FRAME_INTERVAL_MS ?? 0);
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024 });
     wss.on('connection', (socket) =>
-      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })),
+      socket.on('message', (data, isBinary) => {
+        const text = Buffer.isBuffer(data) ? data.toString('utf8') : '';
+        if (frames.length > 0 && text.includes('"method":"subscription"')) pushFrames(socket, frames, intervalMs);
+        else socket.send(data, { binary: isBinary });
+      }),
     );
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const address = wss.address();
