@@ -23,6 +23,8 @@ export const CONCURRENCY = [1, 10, 50] as const;
 const WINDOW_MS = 2_500;
 const ROUNDS = 2;
 const WARMUP_MS = 1_000;
+/** `--verbose`: a line per window, to watch a long run. */
+const VERBOSE = process.argv.includes('--verbose');
 
 export type ThroughputMode = 'baseline' | 'trpc' | 'sse' | 'chat' | 'peer';
 const LABELS: Record<ThroughputMode, string> = {
@@ -88,9 +90,7 @@ export async function measureTransportThroughput(
     await sleep(50);
     if (mode === 'baseline') return session.baseline.run(c, ms, 'tps-base', session.body(), SHORT_REPLY);
     const pid = mode === 'peer' ? session.peer!.pid : session.server.pid;
-    const cpuStart = processCpuMs(pid);
-    const result = await runClosedLoop(c, ms, serverTurn[mode], () => processCpuMs(pid));
-    return { ...result, reading: result.reading - cpuStart };
+    return runClosedLoop(c, ms, serverTurn[mode], () => processCpuMs(pid));
   };
   const tallies = new Map<string, Tally>();
   for (const mode of modes) await window(mode, 10, WARMUP_MS);
@@ -98,6 +98,7 @@ export async function measureTransportThroughput(
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of modes) {
         const result = await window(mode, c, WINDOW_MS);
+        if (VERBOSE) console.log(`  ${session.driver} c=${c} ${mode}: ${result.turns} turns, ${fixed(result.reading, 0)} ms CPU`);
         const tally = tallies.get(key(mode, c)) ?? { turns: 0, ms: 0, cpuMs: 0, latencies: [] };
         tally.turns += result.turns;
         tally.ms += result.ms;
@@ -146,7 +147,7 @@ export function reportTransportThroughput(results: TransportThroughputResult[]):
     rows,
   );
   console.log(
-    `  (${ROUNDS}×${WINDOW_MS / 1000} s per mode and concurrency, interleaved; CPU = the serving process alone (server,\n` +
+    `  (${ROUNDS}×${WINDOW_MS / 1000} s per mode and concurrency, interleaved, counted once every user has finished a turn; CPU = the serving process alone (server,\n` +
       `   baseline or peer child); the fake model and all clients run in the bench process for every mode)`,
   );
   for (const { driver, tallies, modes } of results) {

@@ -27,7 +27,6 @@ let sdk: SdkClient | undefined;
 async function run(request: Extract<BaselineRequest, { type: 'run' }>): Promise<BaselineReply> {
   if (!raw || !sdk) throw new Error('baseline child not started');
   const [db, client] = [raw, sdk];
-  const cpuStart = ownCpuMs();
   const window = await runClosedLoop(
     request.concurrency,
     request.ms,
@@ -37,7 +36,7 @@ async function run(request: Extract<BaselineRequest, { type: 'run' }>): Promise<
     },
     ownCpuMs,
   );
-  return { type: 'window', turns: window.turns, ms: window.ms, latencies: window.latencies, cpuMs: window.reading - cpuStart };
+  return { type: 'window', turns: window.turns, ms: window.ms, latencies: window.latencies, cpuMs: window.reading };
 }
 
 process.on('message', (message: BaselineRequest) => {

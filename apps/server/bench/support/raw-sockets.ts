@@ -36,6 +36,10 @@ const handshake = (token: string) => [
 /** Connects to /trpc, authenticates through connectionParams and proves it with a protected query. */
 export async function openTrpcSocket(baseUrl: string, token: string, userId: string): Promise<WebSocket> {
   const socket = await openSocket(`${wsUrl(baseUrl)}/trpc?connectionParams=1`);
+  // The server's keep-alive closes a socket that does not answer its PING, as @trpc/client does.
+  socket.on('message', (data: WebSocket.RawData) => {
+    if (textOf(data) === 'PING') socket.send('PONG');
+  });
   const reply = nextMessage(socket);
   for (const message of handshake(token)) socket.send(message);
   const text = await reply;
@@ -89,7 +93,7 @@ export function subscribeChatStream(
       if (response.id !== id) return;
       hooks.frames?.push(text);
       if (response.error) {
-        socket.off('message', onMessage);
+        settle();
         reject(new Error(`chat.stream failed: ${response.error.message}`));
       } else if (response.result?.type === 'data') {
         const event = response.result.data?.data;
@@ -99,11 +103,21 @@ export function subscribeChatStream(
         }
         if (event?.type === 'done') done = true;
       } else if (response.result?.type === 'stopped') {
-        socket.off('message', onMessage);
+        settle();
         resolve({ text: pieces.join(''), done });
       }
     };
+    // A socket the server closed must fail the turn, not leave the bench waiting forever.
+    const onClose = () => {
+      settle();
+      reject(new Error(`chat.stream ${id}: the socket closed mid-stream`));
+    };
+    const settle = () => {
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+    };
     socket.on('message', onMessage);
+    socket.on('close', onClose);
     socket.send(
       JSON.stringify({ id, method: 'subscription', params: { path: 'chat.stream', input: { message } } }),
     );
