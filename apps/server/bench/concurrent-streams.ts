@@ -15,7 +15,7 @@ import type { ServerMemory } from './support/child-protocol';
 import type { BenchDriver } from './support/databases';
 import { startFakeModel } from './support/fake-model';
 import { closeSockets, openBareSocket, openTrpcSocket, subscribeBareStream, subscribeChatStream } from './support/raw-sockets';
-import { benchEnv, devLogin } from './support/server-env';
+import { benchEnv, devLogin, LOADED_MACHINE } from './support/server-env';
 import { addSummaryRow } from './support/summary';
 import { eachLimited, fixed, kib, mib, printTable, sanity, sleep, times } from './support/stats';
 
@@ -49,7 +49,7 @@ export async function measureConcurrentStreams(driver: BenchDriver): Promise<Con
   let bareChild: ChildServer | undefined;
   const sockets: WebSocket[] = [];
   try {
-    child = await startChildServer('fixthread', benchEnv({ openaiBaseUrl: model.openai.baseURL, dataDir, extra: database.env }));
+    child = await startChildServer('fixthread', benchEnv({ openaiBaseUrl: model.openai.baseURL, dataDir, extra: { ...database.env, ...LOADED_MACHINE } }));
     const server = child;
     await eachLimited(range(STREAMS), 25, async (i) => {
       const id = `streams-${i}`;
@@ -123,6 +123,10 @@ export function reportConcurrentStreams(result: ConcurrentStreamsResult): void {
   console.log(
     `  (each stream: ${STREAM_TOKENS} tokens, one every ${INTERVAL_MS} ms; read ${MIDWAY_MS / 1000} s in, after forced GC in the server child)`,
   );
+  console.log(
+    '  (RSS grows in whole pages into memory the warm-up already mapped, so Δheap is shown beside it: the two bound\n' +
+      '   what a stream holds from below and above)',
+  );
   const ours = perStream(result.fixthread, 'rss');
   const bare = perStream(result.bare, 'rss');
   addSummaryRow({
@@ -132,5 +136,15 @@ export function reportConcurrentStreams(result: ConcurrentStreamsResult): void {
     ratio: times(ours / bare, 1),
     target: '≤ 32 KiB',
     met: ours <= 32 * 1024,
+  });
+  const heap = perStream(result.fixthread, 'heapUsed');
+  const bareHeap = perStream(result.bare, 'heapUsed');
+  addSummaryRow({
+    figure: `${result.driver}: extra heap per stream, ${STREAMS} streaming (KiB)`,
+    fixthread: kib(heap),
+    baseline: `${kib(bareHeap)} (bare ws)`,
+    ratio: times(heap / bareHeap, 1),
+    target: '(reported)',
+    met: undefined,
   });
 }

@@ -14,6 +14,7 @@ import { measureConcurrentStreams, reportConcurrentStreams } from './concurrent-
 import { measureOpenLoopTtft, reportOpenLoopTtft, type OpenLoopTtftResult } from './open-loop-ttft';
 import { measureRssSoak, reportRssSoak } from './rss-soak';
 import { startBenchSession } from './support/bench-session';
+import { addSummaryRow } from './support/summary';
 import type { BenchDriver } from './support/databases';
 import {
   baselineCapacity,
@@ -29,41 +30,64 @@ export interface Issue12Parts {
   timed: <T>(label: string, work: () => Promise<T>) => Promise<T>;
 }
 
+/**
+ * A part that fails (a sanity check, a socket the loaded machine let time out) is reported in the summary and
+ * the run goes on, so one bad part does not cost the other figures of a long run.
+ */
+async function attempt<T>(label: string, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    console.error(`${label} failed:`, error);
+    addSummaryRow({ figure: `${label}: FAILED (${error instanceof Error ? error.message : String(error)})`, fixthread: '-', baseline: '-', ratio: '-', target: '-', met: false });
+    return undefined;
+  }
+}
+
 export async function runIssue12Parts(drivers: BenchDriver[], { parts, soakMinutes, timed }: Issue12Parts): Promise<void> {
   const throughput: TransportThroughputResult[] = [];
   const ttft: OpenLoopTtftResult[] = [];
   const wire: WireBytesResult[] = [];
-  const sessionParts = [8, 9, 12, 13].some((part) => parts.has(part));
-  for (const driver of sessionParts ? drivers : []) {
-    const session = await timed(`${driver.name}: parts 8-13, starting server, baseline and peer`, () =>
+  const run = <T>(label: string, work: () => Promise<T>) => attempt(label, () => timed(label, work));
+  for (const driver of drivers) {
+    const peerOnly = parts.has(12) && driver.name === 'postgres';
+    if (![8, 9, 13].some((part) => parts.has(part)) && !peerOnly) continue;
+    const session = await run(`${driver.name}: parts 8-13, starting server, baseline and peer`, () =>
       startBenchSession(driver, { withPeer: parts.has(12) }),
     );
+    if (!session) continue;
     try {
       // Part 9's arrival rate comes from baseline A's capacity, so the baseline runs whenever part 9 does.
       const measured =
         parts.has(8) || parts.has(9) || (parts.has(12) && session.peer)
-          ? await timed(`${driver.name}: parts 8/12, turns/s by transport and concurrency`, () =>
-              measureTransportThroughput(session, { throughput: parts.has(8), peer: parts.has(12) }),
+          ? await run(`${driver.name}: parts 8/12, turns/s by transport and concurrency`, () =>
+              measureTransportThroughput(session, {
+                throughput: parts.has(8),
+                baseline: parts.has(8) || parts.has(9),
+                peer: parts.has(12),
+              }),
             )
           : undefined;
       if (measured && (parts.has(8) || parts.has(12))) throughput.push(measured);
       if (measured && parts.has(9)) {
         const rate = baselineCapacity(measured) / 2;
-        ttft.push(await timed(`${driver.name}: part 9, open-loop TTFT`, () => measureOpenLoopTtft(session, rate)));
+        const result = await run(`${driver.name}: part 9, open-loop TTFT`, () => measureOpenLoopTtft(session, rate));
+        if (result) ttft.push(result);
       }
       if (parts.has(13) && driver === drivers[0]) {
-        wire.push(await timed(`${driver.name}: part 13, bytes per token`, () => measureWireBytes(session)));
+        const result = await run(`${driver.name}: part 13, bytes per token`, () => measureWireBytes(session));
+        if (result) wire.push(result);
       }
     } finally {
       await session.close();
     }
   }
   const streams = parts.has(10)
-    ? await timed(`${drivers[0]!.name}: part 10, 500 concurrent streams`, () => measureConcurrentStreams(drivers[0]!))
+    ? await run(`${drivers[0]!.name}: part 10, 500 concurrent streams`, () => measureConcurrentStreams(drivers[0]!))
     : undefined;
   const soakDriver = drivers.find((d) => d.name === 'postgres') ?? drivers[0]!;
   const soak = parts.has(11)
-    ? await timed(`${soakDriver.name}: part 11, RSS soak (${soakMinutes} min)`, () => measureRssSoak(soakDriver, soakMinutes))
+    ? await run(`${soakDriver.name}: part 11, RSS soak (${soakMinutes} min)`, () => measureRssSoak(soakDriver, soakMinutes))
     : undefined;
 
   if (throughput.length > 0) {

@@ -14,7 +14,7 @@ import { checkTurn, streamOverSse } from './support/clients';
 import type { BenchDriver } from './support/databases';
 import { SHORT_REPLY, startFakeModel } from './support/fake-model';
 import { closeSockets, openTrpcSocket, subscribeChatStream } from './support/raw-sockets';
-import { benchEnv, devLogin } from './support/server-env';
+import { benchEnv, devLogin, LOADED_MACHINE } from './support/server-env';
 import { addSummaryRow } from './support/summary';
 import { fixed, mib, printTable, sanity, sleep, times } from './support/stats';
 
@@ -42,7 +42,7 @@ export async function measureRssSoak(driver: BenchDriver, minutes: number): Prom
   let child: ChildServer | undefined;
   const sockets: WebSocket[] = [];
   try {
-    child = await startChildServer('fixthread', benchEnv({ openaiBaseUrl: model.openai.baseURL, dataDir, extra: database.env }));
+    child = await startChildServer('fixthread', benchEnv({ openaiBaseUrl: model.openai.baseURL, dataDir, extra: { ...database.env, ...LOADED_MACHINE } }));
     const server = child;
     const users = await Promise.all(
       Array.from({ length: SOAK_USERS }, async (_, i) => ({ id: `soak-${i}`, token: await devLogin(server.url, `soak-${i}`) })),

@@ -52,9 +52,9 @@ const key = (mode: ThroughputMode, c: number) => `${mode}@${c}`;
 
 export async function measureTransportThroughput(
   session: BenchSession,
-  options: { throughput: boolean; peer: boolean },
+  options: { throughput: boolean; baseline: boolean; peer: boolean },
 ): Promise<TransportThroughputResult> {
-  const modes: ThroughputMode[] = ['baseline'];
+  const modes: ThroughputMode[] = options.baseline ? ['baseline'] : [];
   if (options.throughput) modes.push('trpc', 'sse', 'chat');
   if (options.peer && session.peer) modes.push('peer', ...(options.throughput ? [] : (['sse'] as const)));
   const max = Math.max(...CONCURRENCY);

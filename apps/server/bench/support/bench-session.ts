@@ -15,7 +15,7 @@ import type { BenchDriver } from './databases';
 import { SHORT_REPLY, startFakeModel, type FakeModel } from './fake-model';
 import { startPeerServer, type PeerServer } from './peer-server';
 import { closeSockets, openTrpcSocket, subscribeChatStream } from './raw-sockets';
-import { benchEnv, devLogin } from './server-env';
+import { benchEnv, devLogin, LOADED_MACHINE } from './server-env';
 import { eachLimited, sanity } from './stats';
 
 /** Messages starting with this get LONG_REPLY (part 13's marginal bytes per token). */
@@ -75,7 +75,7 @@ export async function startBenchSession(driver: BenchDriver, options: SessionOpt
     const env = benchEnv({
       openaiBaseUrl: model.openai.baseURL,
       dataDir,
-      extra: { ...database.env, THREAD_TITLES: 'heuristic' },
+      extra: { ...database.env, ...LOADED_MACHINE, THREAD_TITLES: 'heuristic' },
     });
     const server = await run(() => startChildServer('fixthread', env, options.serverExecArgv), (s) => s.stop());
     const baseline = await run(

@@ -108,9 +108,9 @@ export function subscribeChatStream(
       }
     };
     // A socket the server closed must fail the turn, not leave the bench waiting forever.
-    const onClose = () => {
+    const onClose = (code: number, reason: Buffer) => {
       settle();
-      reject(new Error(`chat.stream ${id}: the socket closed mid-stream`));
+      reject(new Error(`chat.stream ${id}: the socket closed mid-stream (${code} ${reason.toString()})`));
     };
     const settle = () => {
       socket.off('message', onMessage);
