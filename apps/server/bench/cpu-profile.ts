@@ -1,10 +1,11 @@
 /**
- * `pnpm bench -- --cpu-prof`: where the server's CPU per turn goes. The server child runs with `node --cpu-prof`
- * while 10 users do sequential tRPC chat.stream turns for PROFILE_MS (on Postgres when TEST_DATABASE_URL is
- * set); on exit the profile is written, and the functions with the most self time are printed. The
- * .cpuprofile is kept (its path is printed) for Chrome DevTools or speedscope.
+ * `--cpu-prof`: where the server's CPU per turn goes. The server child's V8 CPU profiler (the one `node --cpu-prof`
+ * drives, here started and stopped over the inspector so start-up and module loading stay out) runs while 10
+ * users do sequential tRPC chat.stream turns for PROFILE_MS (on Postgres when TEST_DATABASE_URL is set); then
+ * the functions and packages with the most self time are printed. The .cpuprofile is kept (its path is
+ * printed) for Chrome DevTools or speedscope.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBenchSession } from './support/bench-session';
@@ -32,27 +33,25 @@ interface CpuProfile {
 export async function profileTrpcTurns(drivers: BenchDriver[]): Promise<void> {
   const driver = drivers.find((d) => d.name === 'postgres') ?? drivers[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'fixthread-cpu-prof-'));
-  const session = await startBenchSession(driver, { withPeer: false, serverExecArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const session = await startBenchSession(driver, { withPeer: false });
+  const path = join(dir, 'server-trpc-c10.cpuprofile');
   let turns = 0;
   try {
     const sockets = await session.sockets('prof-ws', USERS);
     let id = 1;
-    const window = await runClosedLoop(
-      USERS,
-      PROFILE_MS,
-      async (user, n) => {
-        const { text } = await subscribeChatStream(sockets[user]!, id++, `Profile question ${n}`);
-        sanity(text === SHORT_REPLY, 'profiled turn streamed a different reply');
-      },
-      () => 0,
-    );
-    turns = window.turns;
+    const turn = async (user: number, n: number) => {
+      const { text } = await subscribeChatStream(sockets[user]!, id++, `Profile question ${n}`);
+      sanity(text === SHORT_REPLY, 'profiled turn streamed a different reply');
+      turns++;
+    };
+    await runClosedLoop(USERS, 2_000, turn, () => 0);
+    await session.server.profile('start');
+    turns = 0; // every turn that finishes while the profiler runs, ramp and stragglers included
+    await runClosedLoop(USERS, PROFILE_MS, turn, () => 0);
+    await session.server.profile('stop', path);
   } finally {
     await session.close();
   }
-  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
-  sanity(file, `no .cpuprofile written in ${dir}`);
-  const path = join(dir, file);
   console.log(`\nCPU profile of the server child, ${driver.name}, ${USERS} users over tRPC WS, ${turns} turns in ${PROFILE_MS / 1000} s: ${path}`);
   reportProfile(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile, turns);
 }

@@ -8,11 +8,14 @@ export type ChildMode = 'fixthread' | 'bare-ws' | 'bare-ws-stream';
 export type ChildRequest =
   | { type: 'start'; mode: ChildMode; env: Record<string, string> }
   | { type: 'memory'; gc: boolean }
+  /** Starts the V8 CPU profiler, or stops it and writes the .cpuprofile to `path`. */
+  | { type: 'profile'; action: 'start' | 'stop'; path?: string }
   | { type: 'exit' };
 
 export type ChildReply =
   | { type: 'ready'; url: string }
   | { type: 'memory'; usage: ServerMemory }
+  | { type: 'profiled' }
   | { type: 'error'; message: string };
 
 export interface ServerMemory extends NodeJS.MemoryUsage {

@@ -5,6 +5,8 @@
  * memory per connection. Memory is reported over IPC (after forced GCs when asked), with the longest
  * event-loop stall since the previous report.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
@@ -74,9 +76,29 @@ async function start(request: Extract<ChildRequest, { type: 'start' }>): Promise
   return server.start();
 }
 
+const inspector = new Session();
+
+/** The profiler runs only while the bench asks, so start-up (module loading) stays out of the profile. */
+async function profile(request: Extract<ChildRequest, { type: 'profile' }>): Promise<void> {
+  if (request.action === 'start') {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+    await inspector.post('Profiler.start');
+    return;
+  }
+  const { profile: result } = await inspector.post('Profiler.stop');
+  writeFileSync(request.path ?? 'server.cpuprofile', JSON.stringify(result));
+  inspector.disconnect();
+}
+
 process.on('message', (message: ChildRequest) => {
   const handle = async () => {
     if (message.type === 'start') send({ type: 'ready', url: await start(message) });
+    else if (message.type === 'profile') {
+      await profile(message);
+      send({ type: 'profiled' });
+    }
     else if (message.type === 'memory') send({ type: 'memory', usage: await memory(message.gc) });
     else process.exit(0); // 'exit': no graceful stop, turns left hanging on the fake model are meant to die here
   };
