@@ -2,7 +2,7 @@
  * Part 5 — server memory per reply: what ONE turn with a long reply (REPLY_TOKENS tokens, one per model
  * chunk, so one `token` event each) costs the server's heap, per transport:
  *   at done      — right after the client saw `done` and the stream ended (after forced GC): a tRPC turn is
- *                  then still held for resume (RecentTurns, 15 s), an SSE turn is held by nothing;
+ *                  held by nothing once it settles (durable turns resume from turn_events, not memory);
  *   done + 16 s  — the same once that retention window is over (after forced GC);
  *   peak         — the highest heapUsed the server sampled itself (every SAMPLE_MS) from just before the
  *                  request to the `at done` reading, garbage included.
@@ -38,7 +38,10 @@ const REPLY_TOKENS = 200_000;
 /** ` tok0` … ` tok9`: 5 UTF-8 bytes each, which the fake streams one per chunk (its default split). */
 const REPLY = Array.from({ length: REPLY_TOKENS }, (_, i) => ` tok${i % 10}`).join('');
 const REPLY_BYTES = Buffer.byteLength(REPLY, 'utf8');
-/** RecentTurns keeps a finished chat.stream turn 15 s (apps/server/src/trpc/recent-turns.ts); 1 s of margin. */
+/**
+ * RecentTurns once kept a finished chat.stream turn 15 s; durable turns (6b1a2e7) dropped it, and nothing holds a
+ * settled turn now (memory-per-websocket.ts). The wait stays, so the reading still shows anything that lingers.
+ */
 const RETENTION_WAIT_MS = 16_000;
 const SAMPLE_MS = 20;
 

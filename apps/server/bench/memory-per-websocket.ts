@@ -29,6 +29,16 @@ const TURNS = 200;
 const RETAIN_TOKENS = 150;
 const RETAIN_REPLY = Array.from({ length: RETAIN_TOKENS }, (_, i) => ` step${i % 50}`).join('');
 const OPEN_CONCURRENCY = 25;
+/**
+ * How long a finished turn stays in server memory. The 15 s RecentTurns window (and the 2 min before it) went
+ * with durable turns (6b1a2e7): create-chat-engine.ts drops a turn's TurnLog from the TurnRegistry as the turn
+ * settles, and a resume replays turn_events from the database (finished turns pruned after 25 h,
+ * KEEP_FINISHED_TURNS_MS in turn-maintenance.ts) or, with REDIS_URL, the turn's Redis stream (kept 120 s after
+ * its end, endedTtlSeconds in redis-live-events.ts). Core does not export these, so they are quoted here.
+ */
+const FINISHED_TURN_RETENTION =
+  'none in memory (the TurnLog is dropped when the turn settles); resume reads turn_events from the database ' +
+  '(kept 25 h) or, with REDIS_URL, the Redis stream (kept 120 s after the turn ends)';
 
 type Phase = 'start' | 'idle' | 'retained' | 'sse' | 'pending';
 
@@ -220,12 +230,14 @@ export function reportMemoryPerWebSocket(results: WsMemoryResult[]): void {
     const ws = perUnit(m.retained, m.idle, TURNS);
     const sse = perUnit(m.sse, m.retained, TURNS);
     const perToken = ws.heap / RETAIN_TOKENS;
-    // What RecentTurns (src/trpc/recent-turns.ts) would hold: every finished chat.stream turn, for 2 minutes.
-    const held = 100 * 120 * 500 * perToken;
     console.log(
       `→ ${driver}: an idle authenticated tRPC WebSocket costs ${kib(idle.heap)} KiB of server heap, ${times(idle.heap / base.heap, 1)} a ` +
         `bare ws connection (${kib(base.heap)} KiB). A finished chat.stream turn still holds ${kib(ws.heap)} KiB after GC ` +
-        `(≈${fixed(perToken, 0)} B per token) vs ${kib(sse.heap)} KiB over SSE; kept 2 min, 100 turns/s of 500-token replies ≈ ${mib(held)} MiB.`,
+        `(≈${fixed(perToken, 0)} B per token) vs ${kib(sse.heap)} KiB over SSE.`,
+    );
+    console.log(
+      `  Retention: ${FINISHED_TURN_RETENTION}. So what a finished turn still holds is not a retention window but noise or a leak: ` +
+        `at 100 turns/s it would add ${mib(100 * 60 * ws.heap)} MiB a minute if it were real (part 11 watches RSS over time).`,
     );
   }
 }

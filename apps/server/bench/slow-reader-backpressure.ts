@@ -27,7 +27,7 @@ import { startChildServer, type ChildServer } from './support/child-server';
 import { checkTurn, streamOverSse } from './support/clients';
 import type { BenchDriver } from './support/databases';
 import { SHORT_REPLY, startFakeModel } from './support/fake-model';
-import { benchEnv, devLogin } from './support/server-env';
+import { benchEnv, devLogin, LOADED_MACHINE } from './support/server-env';
 import { kernelSocketBuffering, startSlowReader } from './support/slow-reader';
 import { fixed, kib, mib, printTable, sanity, sleep, summarize, times } from './support/stats';
 
@@ -147,7 +147,8 @@ export async function measureSlowReaderBackpressure(driver: BenchDriver): Promis
   try {
     child = await startChildServer(
       'fixthread',
-      benchEnv({ openaiBaseUrl: model.openai.baseURL, dataDir, extra: database.env }),
+      // A turn failed by the 1 s database deadline on a loaded machine ended a full run here ("no done event").
+      benchEnv({ openaiBaseUrl: model.openai.baseURL, dataDir, extra: { ...database.env, ...LOADED_MACHINE } }),
     );
     const server = child;
     const fastReaderToken = await devLogin(server.url, 'long-fast');

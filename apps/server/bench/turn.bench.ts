@@ -55,6 +55,8 @@ import { startInProcessServer } from './support/in-process-server';
 import { loadOpenAI } from './support/openai-sdk';
 import { measureTimeToFirstToken, reportTimeToFirstToken, type TtftResult } from './time-to-first-token';
 import { measureTurnsPerSecond, reportTurnsPerSecond, type ThroughputResult } from './turns-per-second';
+import { runIssue12Parts, type Issue12Parts } from './issue-12-parts';
+import { printSummary } from './support/summary';
 
 async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   const start = performance.now();
@@ -69,12 +71,25 @@ const load = () => loadavg()[0]?.toFixed(2) ?? '?';
 /** `--parts=1,2` runs only those parts (all by default), for a quick before/after of one figure. */
 function selectedParts(): Set<number> {
   const flag = process.argv.find((arg) => arg.startsWith('--parts='));
-  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7];
+  const parts = flag?.slice('--parts='.length).split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   return new Set(parts.filter((part) => Number.isInteger(part)));
+}
+
+/** `--soak-minutes=1` shortens part 11's soak (10 minutes by default). */
+function soakMinutes(): number {
+  const flag = process.argv.find((arg) => arg.startsWith('--soak-minutes='));
+  const minutes = flag ? Number(flag.slice('--soak-minutes='.length)) : 10;
+  if (!(minutes > 0)) throw new Error(`--soak-minutes must be a positive number, got ${flag}`);
+  return minutes;
 }
 
 async function main(): Promise<void> {
   const parts = selectedParts();
+  if (process.argv.includes('--cpu-prof')) {
+    const { profileTrpcTurns } = await import('./cpu-profile');
+    await profileTrpcTurns(benchDrivers());
+    return;
+  }
   const started = performance.now();
   const loadAtStart = load();
   const OpenAI = await loadOpenAI();
@@ -167,6 +182,12 @@ async function main(): Promise<void> {
     reportPhotoTurn(photoTurns);
     console.log('\nPart 7b — server RSS during 20 concurrent uploads of that photo (server in a child process)');
     reportUploadMemory(uploadMemory);
+  }
+  const issue12: Issue12Parts = { parts, soakMinutes: soakMinutes(), timed };
+  await runIssue12Parts(drivers, issue12);
+  if ([...parts].some((part) => part >= 8)) {
+    console.log('\nSummary — issue 12 figures, each a ratio to a baseline measured in this run');
+    printSummary();
   }
   console.log(
     `\ntotal ${((performance.now() - started) / 1000).toFixed(1)}s; 1-min load average ${loadAtStart} at start, ` +

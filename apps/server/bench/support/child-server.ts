@@ -9,6 +9,8 @@ export interface ChildServer {
   pid: number;
   /** process.memoryUsage() of the child (with `gc`, after forced full collections) and its longest loop stall since the last call. */
   memory(gc?: boolean): Promise<ServerMemory>;
+  /** Starts the child's CPU profiler; stopping writes the profile to `path`. */
+  profile(action: 'start' | 'stop', path?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -17,10 +19,12 @@ const ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
 export async function startChildServer(
   mode: ChildMode,
   env: Record<string, string> = {},
+  /** More node flags for the child, e.g. `--cpu-prof`. */
+  execArgv: string[] = [],
 ): Promise<ChildServer> {
   // process.execArgv carries tsx's --require/--import hooks, so the child runs TypeScript the same way.
   const child = fork(ENTRY, [], {
-    execArgv: [...process.execArgv, '--expose-gc'],
+    execArgv: [...process.execArgv, '--expose-gc', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');
@@ -41,6 +45,11 @@ export async function startChildServer(
         const next = queue.then(() => memory(gc));
         queue = next.catch(() => {});
         return next;
+      },
+      profile: async (action, path) => {
+        const next = queue.then(() => requestChild<ChildReply>(child, { type: 'profile', action, ...(path ? { path } : {}) }));
+        queue = next.catch(() => {});
+        await next;
       },
       stop: async () => {
         if (child.exitCode === null) child.send({ type: 'exit' } satisfies ChildRequest);

@@ -86,6 +86,11 @@ function clientOf<T>(database: Database): T {
   return (database.db as unknown as { $client: T }).$client;
 }
 
+/** The raw driver under an opened database (postgres.js or PGlite), for baselines in another process. */
+export function rawDbOf(database: Database): RawDb {
+  return database.driver === 'pglite' ? rawPglite(clientOf<PGlite>(database)) : rawPostgres(clientOf<Sql>(database));
+}
+
 function rawPglite(pg: PGlite): RawDb {
   const via =
     (target: Pick<PGlite, 'query'>): RawQuery =>

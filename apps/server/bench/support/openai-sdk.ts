@@ -52,6 +52,8 @@ export interface SdkTurn {
   text: string;
   deltas: number;
   totalTokens: number;
+  /** The first non-empty content delta. */
+  firstContent: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function streamWithSdk(
   client: SdkClient,
   body: ChatRequestBody,
   start = performance.now(),
+  onContent?: (content: string) => void,
 ): Promise<SdkTurn> {
   const stream = await client.chat.completions.create({
     model: body.model,
@@ -74,14 +77,19 @@ export async function streamWithSdk(
   let text = '';
   let deltas = 0;
   let totalTokens = 0;
+  let firstContent = '';
   for await (const chunk of stream) {
     if (chunk.usage) totalTokens = chunk.usage.total_tokens;
     const content = chunk.choices[0]?.delta?.content;
     if (content) {
-      if (deltas === 0) ttft = performance.now() - start;
+      if (deltas === 0) {
+        ttft = performance.now() - start;
+        firstContent = content;
+      }
+      onContent?.(content);
       deltas++;
       text += content;
     }
   }
-  return { ttft, text, deltas, totalTokens };
+  return { ttft, text, deltas, totalTokens, firstContent };
 }

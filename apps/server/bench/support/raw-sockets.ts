@@ -36,6 +36,10 @@ const handshake = (token: string) => [
 /** Connects to /trpc, authenticates through connectionParams and proves it with a protected query. */
 export async function openTrpcSocket(baseUrl: string, token: string, userId: string): Promise<WebSocket> {
   const socket = await openSocket(`${wsUrl(baseUrl)}/trpc?connectionParams=1`);
+  // The server's keep-alive closes a socket that does not answer its PING, as @trpc/client does.
+  socket.on('message', (data: WebSocket.RawData) => {
+    if (textOf(data) === 'PING') socket.send('PONG');
+  });
   const reply = nextMessage(socket);
   for (const message of handshake(token)) socket.send(message);
   const text = await reply;
@@ -77,6 +81,7 @@ export function subscribeChatStream(
   socket: WebSocket,
   id: number,
   message: string,
+  hooks: { onFirstToken?: () => void; frames?: string[] } = {},
 ): Promise<{ text: string; done: boolean }> {
   return new Promise((resolve, reject) => {
     const pieces: string[] = [];
@@ -86,19 +91,33 @@ export function subscribeChatStream(
       if (text === 'PING' || text === 'PONG') return;
       const response = JSON.parse(text) as TrpcResponse;
       if (response.id !== id) return;
+      hooks.frames?.push(text);
       if (response.error) {
-        socket.off('message', onMessage);
+        settle();
         reject(new Error(`chat.stream failed: ${response.error.message}`));
       } else if (response.result?.type === 'data') {
         const event = response.result.data?.data;
-        if (event?.type === 'token') pieces.push(event.content);
+        if (event?.type === 'token') {
+          if (pieces.length === 0) hooks.onFirstToken?.();
+          pieces.push(event.content);
+        }
         if (event?.type === 'done') done = true;
       } else if (response.result?.type === 'stopped') {
-        socket.off('message', onMessage);
+        settle();
         resolve({ text: pieces.join(''), done });
       }
     };
+    // A socket the server closed must fail the turn, not leave the bench waiting forever.
+    const onClose = (code: number, reason: Buffer) => {
+      settle();
+      reject(new Error(`chat.stream ${id}: the socket closed mid-stream (${code} ${reason.toString()})`));
+    };
+    const settle = () => {
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+    };
     socket.on('message', onMessage);
+    socket.on('close', onClose);
     socket.send(
       JSON.stringify({ id, method: 'subscription', params: { path: 'chat.stream', input: { message } } }),
     );
@@ -114,4 +133,27 @@ export async function closeSockets(sockets: WebSocket[]): Promise<void> {
       await closed;
     }),
   );
+}
+
+/** The bare-ws-stream baseline's side of a subscription: sends the same request, resolves at its `stopped` frame. */
+export function subscribeBareStream(socket: WebSocket, id: number, message: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let frames = 0;
+    const onMessage = (data: WebSocket.RawData) => {
+      frames++;
+      if (!textOf(data).includes('"type":"stopped"')) return;
+      socket.off('message', onMessage);
+      resolve(frames);
+    };
+    socket.on('message', onMessage);
+    socket.once('close', () => reject(new Error('bare socket closed mid-stream')));
+    socket.send(
+      JSON.stringify({ id, method: 'subscription', params: { path: 'chat.stream', input: { message } } }),
+    );
+  });
+}
+
+/** Bytes the socket has read from the network so far (frame headers included). */
+export function socketBytesRead(socket: WebSocket): number {
+  return (socket as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
 }

@@ -5,11 +5,13 @@
  * memory per connection. Memory is reported over IPC (after forced GCs when asked), with the longest
  * event-loop stall since the previous report.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { createServer } from '../../src/create-server';
 import { loadEnv } from '../../src/env';
 import type { ChildReply, ChildRequest, ServerMemory } from './child-protocol';
@@ -41,11 +43,29 @@ function send(reply: ChildReply): void {
   process.send?.(reply);
 }
 
+/** Pushes `frames` to the socket one every `intervalMs`, as a streamed reply arrives. */
+function pushFrames(socket: WebSocket, frames: string[], intervalMs: number): void {
+  let next = 0;
+  const timer = setInterval(() => {
+    if (socket.readyState !== socket.OPEN || next >= frames.length) {
+      clearInterval(timer);
+      return;
+    }
+    socket.send(frames[next++]!);
+  }, intervalMs);
+}
+
 async function start(request: Extract<ChildRequest, { type: 'start' }>): Promise<string> {
-  if (request.mode === 'bare-ws') {
+  if (request.mode === 'bare-ws' || request.mode === 'bare-ws-stream') {
+    const frames = request.mode === 'bare-ws-stream' ? (JSON.parse(request.env.FRAMES ?? '[]') as string[]) : [];
+    const intervalMs = Number(request.env.FRAME_INTERVAL_MS ?? 0);
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024 });
     wss.on('connection', (socket) =>
-      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })),
+      socket.on('message', (data, isBinary) => {
+        const text = Buffer.isBuffer(data) ? data.toString('utf8') : '';
+        if (frames.length > 0 && text.includes('"method":"subscription"')) pushFrames(socket, frames, intervalMs);
+        else socket.send(data, { binary: isBinary });
+      }),
     );
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const address = wss.address();
@@ -56,9 +76,29 @@ async function start(request: Extract<ChildRequest, { type: 'start' }>): Promise
   return server.start();
 }
 
+const inspector = new Session();
+
+/** The profiler runs only while the bench asks, so start-up (module loading) stays out of the profile. */
+async function profile(request: Extract<ChildRequest, { type: 'profile' }>): Promise<void> {
+  if (request.action === 'start') {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+    await inspector.post('Profiler.start');
+    return;
+  }
+  const { profile: result } = await inspector.post('Profiler.stop');
+  writeFileSync(request.path ?? 'server.cpuprofile', JSON.stringify(result));
+  inspector.disconnect();
+}
+
 process.on('message', (message: ChildRequest) => {
   const handle = async () => {
     if (message.type === 'start') send({ type: 'ready', url: await start(message) });
+    else if (message.type === 'profile') {
+      await profile(message);
+      send({ type: 'profiled' });
+    }
     else if (message.type === 'memory') send({ type: 'memory', usage: await memory(message.gc) });
     else process.exit(0); // 'exit': no graceful stop, turns left hanging on the fake model are meant to die here
   };
