@@ -24,6 +24,10 @@ import { healthRoute } from './rest/health-route';
 import { registerOpenApi } from './rest/openapi';
 import { registerWebClient } from './rest/web-client';
 import { RequestLogController } from './request-logging';
+import { registerCors } from './security/cors';
+import { registerHelmet } from './security/helmet';
+import { limitRequestSizes, requestSizeServerOptions } from './security/request-size-limits';
+import { WebSocketLimits } from './security/websocket-limits';
 import { openServerDatabase } from './server-database';
 import { logStartupSummary, serverInfoOf, startupFacts } from './startup-summary';
 import { refuseInvalidUtf8Bodies } from './strict-utf8-body';
@@ -158,7 +162,9 @@ async function buildApp(
   { engine, database, live, auth, shutdown, observability }: AppDeps,
 ): Promise<FastifyInstance> {
   const { env } = options;
+  const requestSizeLimits = { maxHeaderBytes: env.MAX_HEADER_BYTES, maxUrlBytes: env.MAX_URL_BYTES };
   const app = Fastify({
+    ...requestSizeServerOptions(requestSizeLimits),
     logger: {
       level: env.LOG_LEVEL,
       serializers: logSerializers,
@@ -175,6 +181,10 @@ async function buildApp(
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+
+  await registerHelmet(app);
+  limitRequestSizes(app, requestSizeLimits);
+  await registerCors(app, env.CORS_ORIGINS ?? []);
 
   // Every endpoint takes JSON; a text body would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
@@ -218,10 +228,19 @@ async function buildApp(
       socket.terminate();
     },
   });
+  const webSockets = new WebSocketLimits({ authTimeoutMs: env.WS_AUTH_TIMEOUT_MS, maxSubscriptions: env.WS_MAX_SUBSCRIPTIONS });
+  webSockets.watch(app.websocketServer);
   observability.instrument(app, streams);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: createContextFactory({ engine, streams, shutdown, verify: auth.verify, serverInfo: serverInfoOf(startupFacts(env, database)) }),
+    createContext: createContextFactory({
+      engine,
+      streams,
+      shutdown,
+      verify: auth.verify,
+      serverInfo: serverInfoOf(startupFacts(env, database)),
+      webSockets,
+    }),
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
       if (isWebSocketProtocolError(error.cause)) return;
