@@ -25,7 +25,7 @@ import { registerOpenApi } from './rest/openapi';
 import { registerWebClient } from './rest/web-client';
 import { RequestLogController } from './request-logging';
 import { registerCors } from './security/cors';
-import { registerHelmet } from './security/helmet';
+import { RAW_ERROR_HEADERS, registerHelmet } from './security/helmet';
 import { limitRequestSizes, requestSizeServerOptions } from './security/request-size-limits';
 import { WebSocketLimits } from './security/websocket-limits';
 import { openServerDatabase } from './server-database';
@@ -174,9 +174,10 @@ async function buildApp(
     },
     logController: new RequestLogController({ slowMs: env.SLOW_REQUEST_MS }),
     bodyLimit: env.BODY_LIMIT_BYTES,
-    // A URL Fastify cannot route (bad percent-encoding) is answered before any handler; keep our error shape.
+    // A URL Fastify cannot route (bad percent-encoding) is answered before any handler or hook (helmet's
+    // included); keep our error shape.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
-      void reply.status(400).send(errorBody({ status: 400, code: 'BAD_URL', message: error.message }));
+      void reply.status(400).headers(RAW_ERROR_HEADERS).send(errorBody({ status: 400, code: 'BAD_URL', message: error.message }));
     },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

@@ -100,6 +100,11 @@ describe('helmet, CORS and request size limits', () => {
         expect(res.status, path).toBe(status);
         expectHelmetHeaders(res, `${status} ${path}`);
       }
+      // Refused by the router before any hook runs: still never sniffed or framed.
+      const unroutable = await fetch(`${h.url}/chat/threads/%E0%A4%A`);
+      expect(unroutable.status).toBe(400);
+      expect(unroutable.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(unroutable.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     });
 
     it('gives the web client a policy with no inline scripts or styles, and /docs its own', async () => {

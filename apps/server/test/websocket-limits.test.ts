@@ -35,8 +35,8 @@ function opened(socket: WebSocket): Promise<void> {
 /** The next tRPC message on the socket with this id. */
 function reply(socket: WebSocket, id: number): Promise<{ id: number; result?: { data: unknown }; error?: { data: { code: string } } }> {
   return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData) => {
-      const message = JSON.parse(data.toString()) as { id: number };
+    const onMessage = (data: Buffer) => {
+      const message = JSON.parse(data.toString('utf8')) as { id: number };
       if (message.id !== id) return;
       socket.off('message', onMessage);
       resolve(message);

@@ -50,8 +50,8 @@ export async function registerHelmet(app: FastifyInstance): Promise<void> {
 }
 
 /**
- * For the few answers written to the socket before Fastify has a request (a header block too large to
- * parse): a JSON error needs only that it is never sniffed or rendered.
+ * For the few answers given before helmet's hook can run (a header block too large to parse, a URL that
+ * cannot be routed): a JSON error needs only that it is never sniffed or rendered.
  */
 export const RAW_ERROR_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
