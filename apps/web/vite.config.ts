@@ -11,6 +11,7 @@ export default defineConfig(({ mode }) => {
     plugins: [react()],
     server: { proxy },
     preview: { proxy },
-    build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+    // 'hidden': maps are written for error tracking but not referenced, and the server never serves them.
+    build: { outDir: 'dist', emptyOutDir: true, sourcemap: 'hidden' },
   };
 });

@@ -24,6 +24,10 @@ import { healthRoute } from './rest/health-route';
 import { registerOpenApi } from './rest/openapi';
 import { registerWebClient } from './rest/web-client';
 import { RequestLogController } from './request-logging';
+import { registerCors } from './security/cors';
+import { RAW_ERROR_HEADERS, registerHelmet } from './security/helmet';
+import { limitRequestSizes, requestSizeServerOptions } from './security/request-size-limits';
+import { WebSocketLimits } from './security/websocket-limits';
 import { openServerDatabase } from './server-database';
 import { logStartupSummary, serverInfoOf, startupFacts } from './startup-summary';
 import { refuseInvalidUtf8Bodies } from './strict-utf8-body';
@@ -159,7 +163,9 @@ async function buildApp(
   { engine, database, live, auth, shutdown, observability }: AppDeps,
 ): Promise<FastifyInstance> {
   const { env } = options;
+  const requestSizeLimits = { maxHeaderBytes: env.MAX_HEADER_BYTES, maxUrlBytes: env.MAX_URL_BYTES };
   const app = Fastify({
+    ...requestSizeServerOptions(requestSizeLimits),
     logger: {
       level: env.LOG_LEVEL,
       serializers: logSerializers,
@@ -169,13 +175,18 @@ async function buildApp(
     },
     logController: new RequestLogController({ slowMs: env.SLOW_REQUEST_MS }),
     bodyLimit: env.BODY_LIMIT_BYTES,
-    // A URL Fastify cannot route (bad percent-encoding) is answered before any handler; keep our error shape.
+    // A URL Fastify cannot route (bad percent-encoding) is answered before any handler or hook (helmet's
+    // included); keep our error shape.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
-      void reply.status(400).send(errorBody({ status: 400, code: 'BAD_URL', message: error.message }));
+      void reply.status(400).headers(RAW_ERROR_HEADERS).send(errorBody({ status: 400, code: 'BAD_URL', message: error.message }));
     },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+
+  await registerHelmet(app);
+  limitRequestSizes(app, requestSizeLimits);
+  await registerCors(app, env.CORS_ORIGINS ?? []);
 
   // Every endpoint takes JSON; a text body would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
@@ -220,10 +231,19 @@ async function buildApp(
     },
   });
   app.websocketServer.on('connection', corkEachTick);
+  const webSockets = new WebSocketLimits({ authTimeoutMs: env.WS_AUTH_TIMEOUT_MS, maxSubscriptions: env.WS_MAX_SUBSCRIPTIONS });
+  webSockets.watch(app.websocketServer);
   observability.instrument(app, streams);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: createContextFactory({ engine, streams, shutdown, verify: auth.verify, serverInfo: serverInfoOf(startupFacts(env, database)) }),
+    createContext: createContextFactory({
+      engine,
+      streams,
+      shutdown,
+      verify: auth.verify,
+      serverInfo: serverInfoOf(startupFacts(env, database)),
+      webSockets,
+    }),
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
       if (isWebSocketProtocolError(error.cause)) return;

@@ -81,13 +81,13 @@ const schema = z.object({
     .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.url({ protocol: /^https?$/, error: 'each origin must be an http(s) URL' })))
     .optional(),
-  /** A WebSocket that has not authenticated by then is closed. */
+  /** A WebSocket that has not authenticated by then is closed (1008, "Not authenticated in time"). */
   WS_AUTH_TIMEOUT_MS: integer(100, 600_000).default(10_000),
-  /** Subscriptions (streamed turns) one WebSocket may have open at once. */
+  /** Subscriptions (streamed turns, exports) one WebSocket may have open at once; one more is refused with 429. */
   WS_MAX_SUBSCRIPTIONS: integer(1, 1_000).default(16),
-  /** Largest request header block; beyond it the request is refused with 431. */
+  /** Largest request header block; beyond it the request is refused with a JSON 431. */
   MAX_HEADER_BYTES: integer(1024, 1024 * 1024).default(16 * 1024),
-  /** Longest request URL (path and query); beyond it the request is refused with 414. */
+  /** Longest request URL (path and query); beyond it the request is refused with a JSON 414. */
   MAX_URL_BYTES: integer(256, 1024 * 1024).default(8 * 1024),
   /** HS256 secret, used as-is (a Supabase project's JWT secret works unchanged). */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

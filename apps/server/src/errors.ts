@@ -1,6 +1,7 @@
 import { DomainError, ValidationError } from '@fixthread/core';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { z } from 'zod';
+import { HeadersTooLarge, TooManySubscriptions, UrlTooLong } from './security/limit-errors';
 import { InvalidUtf8Body } from './strict-utf8-body';
 import { toValidationError } from './validation';
 
@@ -59,6 +60,9 @@ export function toPublicError(error: unknown): PublicError {
   if (error instanceof z.ZodError) return fromValidation(toValidationError(error));
   if (error instanceof ServerShuttingDown) return { status: 503, code: 'SHUTTING_DOWN', message: error.message };
   if (error instanceof InvalidUtf8Body) return { status: 400, code: 'INVALID_UTF8', message: error.message };
+  if (error instanceof UrlTooLong) return { status: 414, code: 'URL_TOO_LONG', message: error.message };
+  if (error instanceof HeadersTooLarge) return { status: 431, code: 'HEADERS_TOO_LARGE', message: error.message };
+  if (error instanceof TooManySubscriptions) return { status: 429, code: 'TOO_MANY_SUBSCRIPTIONS', message: error.message };
   return fromFastifyClientError(error) ?? INTERNAL_ERROR;
 }
 
@@ -93,14 +97,17 @@ export function isServerSide(error: PublicError): boolean {
 const TRPC_CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_SUPPORTED',
   408: 'TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'BAD_REQUEST',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE_CONTENT',
   429: 'TOO_MANY_REQUESTS',
+  431: 'BAD_REQUEST',
   503: 'SERVICE_UNAVAILABLE',
 };
 

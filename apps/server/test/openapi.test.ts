@@ -191,9 +191,12 @@ function registeredRoutes(app: FastifyInstance): string[] {
   return routes;
 }
 
+/** @fastify/cors's catch-all for preflights: CORS, not an operation of the API. */
+const CORS_PREFLIGHT_ROUTE = 'OPTIONS *';
+
 function restRoutes(app: FastifyInstance): string[] {
   return registeredRoutes(app)
-    .filter((route) => !NOT_REST.test(route.split(' ')[1]!))
+    .filter((route) => route !== CORS_PREFLIGHT_ROUTE && !NOT_REST.test(route.split(' ')[1]!))
     .sort();
 }
 

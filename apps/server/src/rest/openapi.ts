@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifySeri
 import { createJsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
+import { DOCS_CSP_HEADER } from '../security/helmet';
 import { errorBodySchema, streamEventSchema } from './response-schemas';
 
 const OPENAPI_PATH = '/openapi.json';
@@ -124,7 +125,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       return openapiObject;
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PATH });
+  // Swagger UI styles itself inline, which the web client's policy refuses; these pages get their own.
+  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PATH, staticCSP: DOCS_CSP_HEADER });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
 }
 

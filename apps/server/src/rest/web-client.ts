@@ -7,7 +7,8 @@ import { errorBody } from '../errors';
 /**
  * Serves the built web client from the API's own port when it has been built, so one process is the whole
  * app. Anything unknown falls through to the SPA's index.html when a browser navigates to it; API clients
- * and missing assets get a JSON 404.
+ * and missing assets get a JSON 404. Source maps are never served (they would hand anyone the client's
+ * source): the build writes them without a reference, for whoever holds the files.
  */
 export async function registerWebClient(app: FastifyInstance, distDir: string): Promise<boolean> {
   const hasClient = existsSync(join(distDir, 'index.html'));
@@ -15,6 +16,7 @@ export async function registerWebClient(app: FastifyInstance, distDir: string): 
     await app.register(fastifyStatic, {
       root: distDir,
       cacheControl: false,
+      allowedPath: (path) => !path.endsWith('.map'),
       // Vite fingerprints everything under assets/, so those can be cached forever; index.html never.
       setHeaders: (res, path) => {
         res.setHeader('cache-control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { assertNotExpired, authenticateHeader } from '../auth/authenticate';
 import type { AuthenticatedUser, VerifyToken } from '../auth/verify-token';
 import { INTERNAL_ERROR, ServerShuttingDown, toPublicError, trpcCodeFor, type PublicError } from '../errors';
+import { TooManySubscriptions } from '../security/limit-errors';
+import { releasedWhenDone, type SubscriptionSlots, type WebSocketLimits } from '../security/websocket-limits';
 import type { ActiveStreams } from './active-streams';
 import type { ServerInfo } from './routers/server-info';
 
@@ -22,6 +24,8 @@ export interface Context {
   serverInfo: ServerInfo;
   /** The subscriber's WebSocket (null over HTTP), so a stream can wait for it to drain. */
   socket: WebSocket | null;
+  /** The socket's subscriptions in flight; null over HTTP, where each subscription is its own request. */
+  subscriptionSlots: SubscriptionSlots | null;
 }
 
 export interface ContextDeps {
@@ -30,6 +34,7 @@ export interface ContextDeps {
   shutdown: { readonly started: boolean };
   verify: VerifyToken;
   serverInfo: ServerInfo;
+  webSockets: WebSocketLimits;
 }
 
 /**
@@ -39,18 +44,20 @@ export interface ContextDeps {
  * instead). Over HTTP it is the Authorization header only: tRPC also fills `connectionParams` from an HTTP
  * request's `?connectionParams=` query, which would put tokens in URLs, and so in access logs and proxies.
  */
-export function createContextFactory({ verify, ...deps }: ContextDeps) {
+export function createContextFactory({ verify, webSockets, ...deps }: ContextDeps) {
   return async ({ req, res, info }: CreateFastifyContextOptions): Promise<Context> => {
     const socket = isWebSocket(res) ? res : null;
     const authorization = socket
       ? (bearerFromConnectionParams(info.connectionParams) ?? req.headers.authorization)
       : req.headers.authorization;
+    const subscriptionSlots = socket ? webSockets.subscriptionSlots() : null;
     try {
       const user = await authenticateHeader(verify, authorization);
-      return { ...deps, socket, user, authError: null };
+      if (socket) webSockets.authenticated(socket);
+      return { ...deps, socket, user, authError: null, subscriptionSlots };
     } catch (error) {
       const authError = error instanceof UnauthorizedError ? error : new UnauthorizedError();
-      return { ...deps, socket, user: null, authError };
+      return { ...deps, socket, user: null, authError, subscriptionSlots };
     }
   };
 }
@@ -103,7 +110,12 @@ export function trpcErrorShape(visible: PublicError, path: string | undefined) {
 /** Our typed errors travel as the TRPCError's cause; tRPC's own client errors (bad path, bad JSON) are safe as they are. */
 export function publicErrorOf(error: TRPCError): PublicError {
   const { cause } = error;
-  if (cause instanceof DomainError || cause instanceof z.ZodError || cause instanceof ServerShuttingDown) {
+  if (
+    cause instanceof DomainError ||
+    cause instanceof z.ZodError ||
+    cause instanceof ServerShuttingDown ||
+    cause instanceof TooManySubscriptions
+  ) {
     return toPublicError(cause);
   }
   if (error.code === 'INTERNAL_SERVER_ERROR') return INTERNAL_ERROR;
@@ -112,13 +124,41 @@ export function publicErrorOf(error: TRPCError): PublicError {
 
 export const createTRPCRouter = t.router;
 
-/** Handlers behind this see `ctx.userId` and never re-check it. */
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authError?.message, cause: ctx.authError ?? undefined });
+/**
+ * A WebSocket holds at most WS_MAX_SUBSCRIPTIONS subscriptions at once: each holds a turn's reader and its
+ * buffers, so one socket could otherwise pin any amount of the server. The one over the limit is refused;
+ * the others go on.
+ */
+const subscriptionLimit = t.middleware(async ({ ctx, type, next }) => {
+  if (type !== 'subscription' || !ctx.subscriptionSlots) return next();
+  let release: () => void;
   try {
-    assertNotExpired(ctx.user);
+    release = ctx.subscriptionSlots.take();
   } catch (error) {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Token expired', cause: error });
+    if (!(error instanceof TooManySubscriptions)) throw error;
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message, cause: error });
   }
-  return next({ ctx: { userId: ctx.user.userId } });
+  const result = await next();
+  if (!result.ok || !isAsyncIterable(result.data)) {
+    release();
+    return result;
+  }
+  return { ...result, data: releasedWhenDone(result.data, release) };
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/** Handlers behind this see `ctx.userId` and never re-check it. */
+export const protectedProcedure = t.procedure
+  .use(({ ctx, next }) => {
+    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authError?.message, cause: ctx.authError ?? undefined });
+    try {
+      assertNotExpired(ctx.user);
+    } catch (error) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Token expired', cause: error });
+    }
+    return next({ ctx: { userId: ctx.user.userId } });
+  })
+  .use(subscriptionLimit);

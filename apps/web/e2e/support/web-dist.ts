@@ -16,7 +16,7 @@ function distIsCurrent(): boolean {
   const index = join(WEB_DIST, 'index.html');
   if (!existsSync(index)) return false;
   const built = statSync(index).mtimeMs;
-  return [join(WEB_ROOT, 'src'), join(WEB_ROOT, 'index.html'), join(WEB_ROOT, 'public')].every(
+  return [join(WEB_ROOT, 'src'), join(WEB_ROOT, 'index.html'), join(WEB_ROOT, 'public'), join(WEB_ROOT, 'vite.config.ts')].every(
     (path) => !existsSync(path) || newestMtime(path) <= built,
   );
 }
