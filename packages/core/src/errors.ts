@@ -84,7 +84,8 @@ export function isResettingLimit(error: unknown): error is DomainError & Resetti
 function describeReset(at: Date): string {
   const seconds = Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000));
   const clock = at.toISOString().slice(11, seconds < 3600 ? 19 : 16);
-  const wait = seconds < 60 ? `${seconds} s` : seconds < 3600 ? `${Math.ceil(seconds / 60)} min` : `${Math.floor(seconds / 3600)} h ${Math.ceil((seconds % 3600) / 60)} min`;
+  const minutes = Math.ceil(seconds / 60);
+  const wait = seconds < 120 ? `${seconds} s` : minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
   return `${clock} UTC (in ${wait})`;
 }
 

@@ -1,6 +1,6 @@
 export * from './errors';
 export { countTokens } from './tokens';
-export type { LimitUsage, DailyTokensUsage, SessionLimits } from './limits/session-limits';
+export type { LimitUsage, LifetimeUsage, DailyTokensUsage, SessionLimits } from './limits/session-limits';
 export type { RequestCounter, WindowCount } from './limits/request-counter';
 export { inProcessRequestCounter } from './limits/in-process-request-counter';
 export { createRedisRequestCounter, type RedisRequestCounterOptions } from './limits/redis-request-counter';

@@ -1,4 +1,4 @@
-import { DomainError, UnauthorizedError, type ChatEngine } from '@fixthread/core';
+import { DomainError, RateLimited, UnauthorizedError, type ChatEngine, type RequestLimiter } from '@fixthread/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
@@ -20,6 +20,9 @@ export interface Context {
   /** Why `user` is null, so the procedure that needs a user can say what was wrong with the token. */
   authError: UnauthorizedError | null;
   serverInfo: ServerInfo;
+  /** Over a WebSocket, calls pass no Fastify hook, so the rate limit is counted here, per call. */
+  transport: 'http' | 'ws';
+  limiter: RequestLimiter | null;
 }
 
 export interface ContextDeps {
@@ -28,6 +31,8 @@ export interface ContextDeps {
   shutdown: { readonly started: boolean };
   verify: VerifyToken;
   serverInfo: ServerInfo;
+  /** RATE_LIMIT_PER_MINUTE; null when off. */
+  limiter: RequestLimiter | null;
 }
 
 /**
@@ -39,15 +44,15 @@ export interface ContextDeps {
  */
 export function createContextFactory({ verify, ...deps }: ContextDeps) {
   return async ({ req, res, info }: CreateFastifyContextOptions): Promise<Context> => {
-    const authorization = isWebSocket(res)
-      ? (bearerFromConnectionParams(info.connectionParams) ?? req.headers.authorization)
-      : req.headers.authorization;
+    const transport = isWebSocket(res) ? 'ws' : 'http';
+    const authorization =
+      transport === 'ws' ? (bearerFromConnectionParams(info.connectionParams) ?? req.headers.authorization) : req.headers.authorization;
     try {
       const user = await authenticateHeader(verify, authorization);
-      return { ...deps, user, authError: null };
+      return { ...deps, transport, user, authError: null };
     } catch (error) {
       const authError = error instanceof UnauthorizedError ? error : new UnauthorizedError();
-      return { ...deps, user: null, authError };
+      return { ...deps, transport, user: null, authError };
     }
   };
 }
@@ -109,13 +114,24 @@ export function publicErrorOf(error: TRPCError): PublicError {
 
 export const createTRPCRouter = t.router;
 
-/** Handlers behind this see `ctx.userId` and never re-check it. */
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+/**
+ * Handlers behind this see `ctx.userId` and never re-check it. A WebSocket call also counts against the
+ * user's rate limit here (an HTTP one was counted by the Fastify hook already).
+ */
+export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authError?.message, cause: ctx.authError ?? undefined });
   try {
     assertNotExpired(ctx.user);
   } catch (error) {
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Token expired', cause: error });
+  }
+  if (ctx.transport === 'ws' && ctx.limiter) {
+    try {
+      await ctx.limiter.check(ctx.user.userId);
+    } catch (error) {
+      if (error instanceof RateLimited) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message, cause: error });
+      throw error;
+    }
   }
   return next({ ctx: { userId: ctx.user.userId } });
 });

@@ -12,10 +12,15 @@ export interface DailyTokensUsage extends LimitUsage {
   resets_at: string;
 }
 
+/** A lifetime allowance never resets. */
+export interface LifetimeUsage extends LimitUsage {
+  resets_at: null;
+}
+
 /** Each limit, null when it is not configured. */
 export interface SessionLimits {
   /** TOKEN_QUOTA: lifetime tokens. */
-  token_quota: LimitUsage | null;
+  token_quota: LifetimeUsage | null;
   /** DAILY_TOKEN_QUOTA: tokens per UTC day. */
   daily_tokens: DailyTokensUsage | null;
   /** RATE_LIMIT_PER_MINUTE: requests in the current minute's window. */
