@@ -72,7 +72,7 @@ describe.runIf(haveRedis)('rate limit across two instances sharing Redis', () =>
       expect((overWs as TRPCClientError<AppRouter>).data?.code).toBe('TOO_MANY_REQUESTS');
       expect((overWs as TRPCClientError<AppRouter>).message).toMatch(/^Rate limit of 5 requests per minute reached/);
     } finally {
-      ws.close();
+      await ws.close();
     }
     // Other users, health checks and unauthenticated requests are not this user's budget.
     expect((await request(`${a.url}/chat/sessions`, { token: await a.token(newUser('other')) })).status).toBe(200);

@@ -80,7 +80,7 @@ export function isResettingLimit(error: unknown): error is DomainError & Resetti
   return error instanceof DomainError && 'resetsAt' in error && error.resetsAt instanceof Date;
 }
 
-/** `00:00 UTC`, with the seconds when it is under a minute away, and how long that is from now. */
+/** `00:00 UTC` (with seconds when under an hour away), and how long that is from now. */
 function describeReset(at: Date): string {
   const seconds = Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000));
   const clock = at.toISOString().slice(11, seconds < 3600 ? 19 : 16);

@@ -91,7 +91,7 @@ export async function releaseStaleReservations(db: Db, olderThanMs: number): Pro
     .where(
       and(
         lt(turnReservations.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000}::float8)`),
-        sql`not exists (select 1 from ${turns} where ${turns.id}::text = ${turnReservations.turnId} and ${turns.status} in ('queued', 'running'))`,
+        sql`not exists (select 1 from ${turns} where ${turns.id} = ${turnReservations.turnId} and ${turns.status} in ('queued', 'running'))`,
       ),
     )
     .limit(100);
