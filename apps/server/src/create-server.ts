@@ -3,7 +3,11 @@ import fastifyWebsocket from '@fastify/websocket';
 import {
   createChatEngine,
   createRedisLiveEvents,
+  createRedisRequestCounter,
+  createRequestLimiter,
   inProcessLiveEvents,
+  inProcessRequestCounter,
+  type RequestLimiter,
   type ChatEngine,
   type Database,
   type LiveEvents,
@@ -13,8 +17,9 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { authFromEnv } from './auth/auth-config';
-import { engineOptionsFromEnv, type Env } from './env';
+import { engineOptionsFromEnv, rateLimitFromEnv, type Env } from './env';
 import { errorBody, isServerSide, toPublicError } from './errors';
+import { registerRateLimit } from './limits/rate-limit';
 import { logStreamOption } from './log-destination';
 import { logSerializers } from './log-serializers';
 import { createObservability, type Observability } from './observability/observability';
@@ -74,7 +79,10 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
   const database = options.database ?? (await openServerDatabase(env));
   const ownsDatabase = !options.database;
   const observability = createObservability(env, database, options.spanProcessor);
-  const redisTrouble: { report: (error: Error, connection: string) => void } = { report: () => {} };
+  const redisTrouble: { report: (error: Error, connection: string) => void; reportLimiter: (error: Error) => void } = {
+    report: () => {},
+    reportLimiter: () => {},
+  };
   const live = env.REDIS_URL
     ? createRedisLiveEvents({
         url: env.REDIS_URL,
@@ -82,6 +90,7 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
         onError: (error, connection) => redisTrouble.report(error, connection),
       })
     : inProcessLiveEvents();
+  const limiter = requestLimiterFromEnv(env, (error) => redisTrouble.reportLimiter(error));
   try {
     const engine = createChatEngine({
       db: database.db,
@@ -89,9 +98,12 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
       databaseDeadlineMs: database.driver === 'postgres' ? env.DATABASE_TIMEOUT_MS : null,
       live,
       observer: observability.observer,
+      requestLimiter: limiter,
     });
     const shutdown = { started: false };
-    const app = await buildApp(options, { engine, database, live, auth, shutdown, observability });
+    const app = await buildApp(options, { engine, database, live, auth, shutdown, observability, limiter });
+    redisTrouble.reportLimiter = (error) =>
+      app.log.warn({ err: error }, 'Redis unreachable: the rate limit is not enforced (requests are let through) until it is back');
     redisTrouble.report = (error, connection) =>
       app.log.warn(
         { err: error, connection },
@@ -122,16 +134,28 @@ export async function createServer(options: CreateServerOptions): Promise<FixThr
             clearTimeout(deadline);
           }
           await live.close();
+          await limiter?.counter.close();
           await observability.shutdown();
           if (ownsDatabase) await database.close();
         })()),
     };
   } catch (error) {
     await live.close();
+    await limiter?.counter.close();
     await observability.shutdown();
     if (ownsDatabase) await database.close();
     throw error;
   }
+}
+
+/** RATE_LIMIT_PER_MINUTE, counted in Redis when REDIS_URL is set (shared by every instance), else in process. */
+function requestLimiterFromEnv(env: Env, onRedisUnavailable: (error: Error) => void): RequestLimiter | null {
+  const config = rateLimitFromEnv(env);
+  if (!config) return null;
+  const counter = config.redis
+    ? createRedisRequestCounter({ ...config.redis, onUnavailable: onRedisUnavailable })
+    : inProcessRequestCounter();
+  return createRequestLimiter(counter, config.perMinute);
 }
 
 /**
@@ -156,11 +180,12 @@ interface AppDeps {
   auth: ReturnType<typeof authFromEnv>;
   shutdown: { started: boolean };
   observability: Observability;
+  limiter: RequestLimiter | null;
 }
 
 async function buildApp(
   options: CreateServerOptions,
-  { engine, database, live, auth, shutdown, observability }: AppDeps,
+  { engine, database, live, auth, shutdown, observability, limiter }: AppDeps,
 ): Promise<FastifyInstance> {
   const { env } = options;
   const requestSizeLimits = { maxHeaderBytes: env.MAX_HEADER_BYTES, maxUrlBytes: env.MAX_URL_BYTES };
@@ -212,11 +237,15 @@ async function buildApp(
     const visible = toPublicError(error);
     if (isServerSide(visible)) request.log.error({ err: error }, 'request failed');
     if (visible.status === 401) void reply.header('www-authenticate', 'Bearer');
+    if (visible.retryAfterSeconds !== undefined) void reply.header('retry-after', String(visible.retryAfterSeconds));
     // Refused before tRPC saw it (a body that is not UTF-8): tRPC clients still read a tRPC error.
     const trpcPath = /^\/trpc\/([^?]*)/.exec(request.url)?.[1];
     if (trpcPath !== undefined) return reply.status(visible.status).send({ error: trpcErrorShape(visible, trpcPath) });
     return reply.status(visible.status).send(errorBody(visible));
   });
+
+  // Before any limited route is added: the plugin puts its hook on each route as it is registered.
+  if (limiter) await registerRateLimit(app, limiter, auth.verify);
 
   const streams = new ActiveStreams();
   await app.register(fastifyWebsocket, {
@@ -243,7 +272,13 @@ async function buildApp(
       verify: auth.verify,
       serverInfo: serverInfoOf(startupFacts(env, database)),
       webSockets,
+      limiter,
     }),
+    // A limit's refusal says when to come back, over HTTP as over REST.
+    responseMeta: ({ errors }) => {
+      const waits = errors.flatMap((error) => publicErrorOf(error).retryAfterSeconds ?? []);
+      return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(...waits)) } } : {};
+    },
     keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 5_000 },
     onError({ error, path }) {
       if (isWebSocketProtocolError(error.cause)) return;

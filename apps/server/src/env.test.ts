@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_IMAGE_LIMITS, DEFAULT_SYSTEM_PROMPT } from '@fixthread/core';
 import { describe, expect, it } from 'vitest';
-import { engineOptionsFromEnv, EnvError, loadEnv } from './env';
+import { engineOptionsFromEnv, EnvError, loadEnv, rateLimitFromEnv } from './env';
 import { workspaceRoot } from './workspace-root';
 import { logsArePretty } from './log-destination';
 
@@ -102,6 +102,24 @@ describe('loadEnv', () => {
   });
 });
 
+describe('rateLimitFromEnv', () => {
+  it('is off unless RATE_LIMIT_PER_MINUTE is set', () => {
+    expect(rateLimitFromEnv(loadEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).toBeNull();
+  });
+
+  it('counts in process without Redis, and in Redis under REDIS_KEY_PREFIX with it', () => {
+    expect(rateLimitFromEnv(loadEnv({ RATE_LIMIT_PER_MINUTE: '30' }))).toEqual({ perMinute: 30, redis: null });
+    expect(
+      rateLimitFromEnv(loadEnv({ RATE_LIMIT_PER_MINUTE: '30', REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: 'a:' })),
+    ).toEqual({ perMinute: 30, redis: { url: 'redis://127.0.0.1:6379', prefix: 'a:' } });
+  });
+
+  it('refuses a limit that is not a positive whole number', () => {
+    expect(() => loadEnv({ RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+    expect(() => loadEnv({ DAILY_TOKEN_QUOTA: '1.5' })).toThrow(/DAILY_TOKEN_QUOTA/);
+  });
+});
+
 describe('engineOptionsFromEnv', () => {
   it('maps the environment onto the engine settings', () => {
     const env = loadEnv({
@@ -118,6 +136,7 @@ describe('engineOptionsFromEnv', () => {
       TOOL_TIMEOUT_MS: '2000',
       MAX_TOOL_ROUNDS: '2',
       TOKEN_QUOTA: '100000',
+      DAILY_TOKEN_QUOTA: '20000',
     });
     expect(engineOptionsFromEnv(env)).toEqual({
       llm: { apiKey: 'sk-test', baseURL: 'http://localhost:11434/v1', model: 'llama3.1', maxRetries: 0, timeoutMs: 5000 },
@@ -132,6 +151,7 @@ describe('engineOptionsFromEnv', () => {
         userAgent: expect.stringContaining('FixThread') as string,
       },
       tokenQuota: 100_000,
+      dailyTokenQuota: 20_000,
       titles: 'model',
       imageLimits: { ...DEFAULT_IMAGE_LIMITS, maxBytes: 10 * 1024 * 1024 },
     });
@@ -140,6 +160,7 @@ describe('engineOptionsFromEnv', () => {
   it('uses the offline responder when neither a key nor a base URL is set', () => {
     expect(engineOptionsFromEnv(loadEnv({})).llm).toBeNull();
     expect(engineOptionsFromEnv(loadEnv({})).tokenQuota).toBeNull();
+    expect(engineOptionsFromEnv(loadEnv({})).dailyTokenQuota).toBeNull();
     expect(engineOptionsFromEnv(loadEnv({})).tools.webSearch).toBeNull();
   });
 

@@ -193,9 +193,16 @@ export function engineOptionsFromEnv(env: Env): Omit<ChatEngineOptions, 'db'> {
       userAgent: 'FixThread/1.0 (repair assistant)',
     },
     tokenQuota: env.TOKEN_QUOTA ?? null,
+    dailyTokenQuota: env.DAILY_TOKEN_QUOTA ?? null,
     titles: env.THREAD_TITLES,
     imageLimits: { ...DEFAULT_IMAGE_LIMITS, maxBytes: env.MAX_IMAGE_BYTES },
   };
+}
+
+/** RATE_LIMIT_PER_MINUTE, and where its counts live: Redis when REDIS_URL is set, so every instance shares them. */
+export function rateLimitFromEnv(env: Env): { perMinute: number; redis: { url: string; prefix: string } | null } | null {
+  if (env.RATE_LIMIT_PER_MINUTE === undefined) return null;
+  return { perMinute: env.RATE_LIMIT_PER_MINUTE, redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX } : null };
 }
 
 function webSearchFromEnv(env: Env): WebSearchOptions | null {

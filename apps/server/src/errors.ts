@@ -1,4 +1,4 @@
-import { DomainError, ValidationError } from '@fixthread/core';
+import { DomainError, isResettingLimit, ValidationError } from '@fixthread/core';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { z } from 'zod';
 import { HeadersTooLarge, TooManySubscriptions, UrlTooLong } from './security/limit-errors';
@@ -15,6 +15,8 @@ export interface PublicError {
   code: string;
   message: string;
   details?: { field: string };
+  /** A limit that lifts by itself (429): seconds until it does, sent as `Retry-After`. */
+  retryAfterSeconds?: number;
 }
 
 export interface ErrorBody {
@@ -27,6 +29,7 @@ const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   QUOTA_EXCEEDED: 429,
+  RATE_LIMITED: 429,
   UPSTREAM_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
   UNSUPPORTED_IMAGE: 415,
@@ -56,7 +59,8 @@ const FASTIFY_ERRORS: Record<string, Omit<PublicError, 'status'>> = {
 
 export function toPublicError(error: unknown): PublicError {
   if (error instanceof ValidationError) return fromValidation(error);
-  if (error instanceof DomainError) return { status: DOMAIN_STATUS[error.code], code: error.code, message: error.message };
+  if (isResettingLimit(error)) return { ...fromDomain(error), retryAfterSeconds: secondsUntil(error.resetsAt) };
+  if (error instanceof DomainError) return fromDomain(error);
   if (error instanceof z.ZodError) return fromValidation(toValidationError(error));
   if (error instanceof ServerShuttingDown) return { status: 503, code: 'SHUTTING_DOWN', message: error.message };
   if (error instanceof InvalidUtf8Body) return { status: 400, code: 'INVALID_UTF8', message: error.message };
@@ -64,6 +68,15 @@ export function toPublicError(error: unknown): PublicError {
   if (error instanceof HeadersTooLarge) return { status: 431, code: 'HEADERS_TOO_LARGE', message: error.message };
   if (error instanceof TooManySubscriptions) return { status: 429, code: 'TOO_MANY_SUBSCRIPTIONS', message: error.message };
   return fromFastifyClientError(error) ?? INTERNAL_ERROR;
+}
+
+function fromDomain(error: DomainError): PublicError {
+  return { status: DOMAIN_STATUS[error.code], code: error.code, message: error.message };
+}
+
+/** Whole seconds, rounded up, and at least 1: a client that waits that long finds the limit lifted. */
+export function secondsUntil(at: Date, now = Date.now()): number {
+  return Math.max(1, Math.ceil((at.getTime() - now) / 1000));
 }
 
 function fromValidation(error: ValidationError): PublicError {

@@ -112,6 +112,7 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
       total_tokens_used: 0,
       session_start: null,
       last_activity: null,
+      limits: { token_quota: null, daily_tokens: null, requests_per_minute: null },
     });
 
     await request(`${h.url}/chat`, { token, json: { message: 'hello' } });
@@ -127,6 +128,7 @@ describe.each(testDrivers())('the design note REST/SSE contract on $name', (driv
       total_tokens_used: usage?.totalTokens,
       session_start: expect.stringMatching(ISO_UTC) as string,
       last_activity: expect.stringMatching(ISO_UTC) as string,
+      limits: { token_quota: null, daily_tokens: null, requests_per_minute: null },
     });
     expect(Date.parse(res.body.last_activity as string)).toBeGreaterThanOrEqual(Date.parse(res.body.session_start as string));
   });

@@ -9,6 +9,7 @@ export abstract class DomainError extends Error {
     | 'VALIDATION'
     | 'UNAUTHORIZED'
     | 'QUOTA_EXCEEDED'
+    | 'RATE_LIMITED'
     | 'UPSTREAM_UNAVAILABLE'
     | 'DATABASE_UNAVAILABLE'
     | 'NOT_FOUND'
@@ -45,6 +46,47 @@ export class QuotaExceeded extends DomainError {
     super(message);
     this.name = 'QuotaExceeded';
   }
+}
+
+/** A limit that lifts by itself: the refusal says when, so clients can wait (HTTP `Retry-After`). */
+export interface ResettingLimit {
+  readonly resetsAt: Date;
+}
+
+/** DAILY_TOKEN_QUOTA: the user's UTC day is spent (used plus what running turns set aside). */
+export class DailyQuotaExceeded extends QuotaExceeded implements ResettingLimit {
+  constructor(
+    readonly quota: number,
+    readonly resetsAt: Date,
+  ) {
+    super(`Daily token budget of ${quota} tokens used up; it resets at ${describeReset(resetsAt)}.`);
+    this.name = 'DailyQuotaExceeded';
+  }
+}
+
+/** RATE_LIMIT_PER_MINUTE: the user sent more requests this minute than allowed. */
+export class RateLimited extends DomainError implements ResettingLimit {
+  readonly code = 'RATE_LIMITED';
+  constructor(
+    readonly perMinute: number,
+    readonly resetsAt: Date,
+  ) {
+    super(`Rate limit of ${perMinute} requests per minute reached; try again at ${describeReset(resetsAt)}.`);
+    this.name = 'RateLimited';
+  }
+}
+
+export function isResettingLimit(error: unknown): error is DomainError & ResettingLimit {
+  return error instanceof DomainError && 'resetsAt' in error && error.resetsAt instanceof Date;
+}
+
+/** `00:00 UTC` (with seconds when under an hour away), and how long that is from now. */
+function describeReset(at: Date): string {
+  const seconds = Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000));
+  const clock = at.toISOString().slice(11, seconds < 3600 ? 19 : 16);
+  const minutes = Math.ceil(seconds / 60);
+  const wait = seconds < 120 ? `${seconds} s` : minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `${clock} UTC (in ${wait})`;
 }
 
 /** The LLM provider failed after the SDK's own retries. The user message is kept; no reply is stored. */

@@ -1,5 +1,12 @@
 export * from './errors';
 export { countTokens } from './tokens';
+export type { LimitUsage, LifetimeUsage, DailyTokensUsage, SessionLimits } from './limits/session-limits';
+export type { RequestCounter, WindowCount } from './limits/request-counter';
+export { inProcessRequestCounter } from './limits/in-process-request-counter';
+export { createRedisRequestCounter, type RedisRequestCounterOptions } from './limits/redis-request-counter';
+export { createRequestLimiter, RATE_LIMIT_WINDOW_MS, type RequestLimiter } from './limits/request-limiter';
+export { OUTPUT_ALLOWANCE_TOKENS } from './engine/daily-budget';
+export { dailyTokens, utcDay, nextUtcMidnight } from './store/daily-usage';
 export { threadIdFor } from './store/thread-id';
 export { addUsage, totalTokens } from './store/usage';
 export {
@@ -51,6 +58,7 @@ export type {
   ExportRecord,
   DoneEvent,
   SendResult,
+  SessionStats,
   HistoryResult,
   ClearResult,
   UploadedAttachment,

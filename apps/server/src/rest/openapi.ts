@@ -69,7 +69,7 @@ const ERROR_MEANINGS = {
   409: 'This Idempotency-Key was already used for a different message.',
   413: 'The body is larger than the server’s BODY_LIMIT_BYTES.',
   415: 'The body was not sent as `application/json`.',
-  429: 'The user’s token quota is used up.',
+  429: 'A limit was hit: the lifetime or daily token quota (`QUOTA_EXCEEDED`) or the per-minute request limit (`RATE_LIMITED`). The message says which and when it resets; `Retry-After` gives the seconds to wait (none for the lifetime quota, which never resets).',
   503: 'The language model or the database is unavailable; try again shortly.',
 } as const;
 
@@ -77,7 +77,9 @@ export type ErrorStatus = keyof typeof ERROR_MEANINGS;
 
 /** The error responses a route can give, each the one error body. */
 export function errors(...statuses: ErrorStatus[]): Partial<Record<ErrorStatus, ResponseDoc>> {
-  return Object.fromEntries(statuses.map((status) => [status, jsonResponse(ERROR_MEANINGS[status], errorBodySchema)]));
+  // Every authenticated route counts against RATE_LIMIT_PER_MINUTE, so each can answer 429.
+  const all = statuses.includes(401) && !statuses.includes(429) ? [...statuses, 429 as const] : statuses;
+  return Object.fromEntries(all.map((status) => [status, jsonResponse(ERROR_MEANINGS[status], errorBodySchema)]));
 }
 
 /** Marks, between the per-route transform and the document's, an operation whose body may be left out. */

@@ -12,7 +12,7 @@ import type {
   SendResult,
   Source,
   ThreadPage,
-  ThreadStats,
+  SessionStats,
   ThreadSummary,
   TurnEvent,
 } from '@fixthread/core';
@@ -48,7 +48,7 @@ export const errorBodySchema = z
     error: z.object({
       code: z.string().meta({
         description:
-          'VALIDATION, UNAUTHORIZED, NOT_FOUND, CONFLICT, QUOTA_EXCEEDED, UPSTREAM_UNAVAILABLE, DATABASE_UNAVAILABLE, ' +
+          'VALIDATION, UNAUTHORIZED, NOT_FOUND, CONFLICT, QUOTA_EXCEEDED, RATE_LIMITED, UPSTREAM_UNAVAILABLE, DATABASE_UNAVAILABLE, ' +
           'INVALID_JSON, INVALID_UTF8, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, BAD_URL, BAD_REQUEST, SHUTTING_DOWN, INTERNAL, ' +
           'UNSUPPORTED_IMAGE, IMAGE_TOO_LARGE, IMAGE_TOO_MANY_PIXELS, ATTACHMENT_NOT_FOUND, MODEL_CANNOT_SEE_IMAGES…',
       }),
@@ -135,6 +135,32 @@ export const historyResultSchema = z
 
 export const clearResultSchema = z.object({ success: z.literal(true), message: z.string(), thread_id: z.string() }).meta({ id: 'ClearResult' });
 
+const limitUsage = {
+  limit: z.int().meta({ description: 'The configured value.' }),
+  used: z.int().meta({ description: 'Spent so far in the current period.' }),
+};
+
+export const sessionLimitsSchema = z
+  .object({
+    token_quota: z
+      .object({ ...limitUsage, resets_at: z.null().meta({ description: 'Never: a lifetime allowance.' }) })
+      .nullable()
+      .meta({ description: 'TOKEN_QUOTA: lifetime tokens (`used` is total_tokens); null when not set.' }),
+    daily_tokens: z
+      .object({
+        ...limitUsage,
+        reserved: z.int().meta({ description: 'Set aside by the user’s turns still running; a turn is refused when used + reserved + its estimate would pass `limit`.' }),
+        resets_at: timestamp.meta({ description: 'The next UTC midnight.' }),
+      })
+      .nullable()
+      .meta({ description: 'DAILY_TOKEN_QUOTA: tokens this UTC day; null when not set.' }),
+    requests_per_minute: z
+      .object({ ...limitUsage, resets_at: timestamp.nullable().meta({ description: 'When the current window ends; null when none is open.' }) })
+      .nullable()
+      .meta({ description: 'RATE_LIMIT_PER_MINUTE: requests in the current one-minute window (this one included); null when not set.' }),
+  })
+  .meta({ id: 'SessionLimits', description: 'Every limit, and how much of it is used; a limit that is off is null. Refusals are 429 with `Retry-After`.' });
+
 export const sessionStatsSchema = z
   .object({
     user_id: z.string(),
@@ -145,6 +171,7 @@ export const sessionStatsSchema = z
     estimated_tokens: z.int().meta({ description: 'Of total_tokens, those the tokenizer estimated.' }),
     session_start: timestamp.nullable(),
     last_activity: timestamp.nullable(),
+    limits: sessionLimitsSchema,
   })
   .meta({ id: 'SessionStats' });
 
@@ -246,7 +273,7 @@ type _SchemasMatchCore = [
   Expect<Same<Out<typeof historyMessageSchema>, HistoryMessage>>,
   Expect<Same<Out<typeof historyResultSchema>, HistoryResult>>,
   Expect<Same<Out<typeof clearResultSchema>, ClearResult>>,
-  Expect<Same<Out<typeof sessionStatsSchema>, ThreadStats & { total_tokens_used: number }>>,
+  Expect<Same<Out<typeof sessionStatsSchema>, SessionStats & { total_tokens_used: number }>>,
   Expect<Same<Out<typeof threadSummarySchema>, ThreadSummary>>,
   Expect<Same<Out<typeof threadPageSchema>, ThreadPage>>,
   Expect<Same<Out<typeof deletedThreadSchema>, Awaited<ReturnType<ChatEngine['deleteThread']>>>>,

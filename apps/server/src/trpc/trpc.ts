@@ -1,4 +1,4 @@
-import { DomainError, UnauthorizedError, type ChatEngine } from '@fixthread/core';
+import { DomainError, RateLimited, UnauthorizedError, type ChatEngine, type RequestLimiter } from '@fixthread/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
@@ -26,6 +26,8 @@ export interface Context {
   socket: WebSocket | null;
   /** The socket's subscriptions in flight; null over HTTP, where each subscription is its own request. */
   subscriptionSlots: SubscriptionSlots | null;
+  /** Over a WebSocket, calls pass no Fastify hook, so the rate limit is counted here, per call. */
+  limiter: RequestLimiter | null;
 }
 
 export interface ContextDeps {
@@ -35,6 +37,8 @@ export interface ContextDeps {
   verify: VerifyToken;
   serverInfo: ServerInfo;
   webSockets: WebSocketLimits;
+  /** RATE_LIMIT_PER_MINUTE; null when off. */
+  limiter: RequestLimiter | null;
 }
 
 /**
@@ -150,14 +154,25 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** Handlers behind this see `ctx.userId` and never re-check it. */
+/**
+ * Handlers behind this see `ctx.userId` and never re-check it. A WebSocket call also counts against the
+ * user's rate limit here (an HTTP one was counted by the Fastify hook already).
+ */
 export const protectedProcedure = t.procedure
-  .use(({ ctx, next }) => {
+  .use(async ({ ctx, next }) => {
     if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authError?.message, cause: ctx.authError ?? undefined });
     try {
       assertNotExpired(ctx.user);
     } catch (error) {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Token expired', cause: error });
+    }
+    if (ctx.socket && ctx.limiter) {
+      try {
+        await ctx.limiter.check(ctx.user.userId);
+      } catch (error) {
+        if (error instanceof RateLimited) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message, cause: error });
+        throw error;
+      }
     }
     return next({ ctx: { userId: ctx.user.userId } });
   })

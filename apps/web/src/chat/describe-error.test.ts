@@ -15,6 +15,17 @@ describe('describeError', () => {
     });
   });
 
+  test('a daily budget or rate limit shows the server’s words: which limit, and when it resets', () => {
+    const daily = 'Daily token budget of 2000 tokens used up; it resets at 00:00 UTC (in 5 h 12 min).';
+    expect(describeError(serverError('TOO_MANY_REQUESTS', 'QUOTA_EXCEEDED', daily))).toMatchObject({ kind: 'quota', detail: daily });
+    const rate = 'Rate limit of 5 requests per minute reached; try again at 06:03:02 UTC (in 42 s).';
+    expect(describeError(serverError('TOO_MANY_REQUESTS', 'RATE_LIMITED', rate))).toMatchObject({
+      kind: 'quota',
+      title: 'Too many requests',
+      detail: rate,
+    });
+  });
+
   test('LLM outage', () => {
     expect(describeError(serverError('SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'down')).kind).toBe('upstream');
   });

@@ -14,11 +14,15 @@ function messageOf(error: unknown): string {
 
 /** Turns any failure of a tRPC call into words for the user and the kind of remedy it needs. */
 export function describeError(error: unknown): ChatError {
-  // The server's code (QUOTA_EXCEEDED, as in the REST API), else tRPC's (TOO_MANY_REQUESTS).
+  // The server's code (QUOTA_EXCEEDED, as in the REST API), else tRPC's (TOO_MANY_REQUESTS). A limit's
+  // message is the server's own: it says which limit was hit and when it resets.
   switch (errorCodeOf(error)) {
     case 'QUOTA_EXCEEDED':
-    case 'TOO_MANY_REQUESTS':
       return { kind: 'quota', title: 'Token quota reached', detail: messageOf(error) };
+    case 'RATE_LIMITED':
+      return { kind: 'quota', title: 'Too many requests', detail: messageOf(error) };
+    case 'TOO_MANY_REQUESTS':
+      return { kind: 'quota', title: 'Limit reached', detail: messageOf(error) };
     case 'UPSTREAM_UNAVAILABLE':
     case 'SERVICE_UNAVAILABLE':
       return { kind: 'upstream', title: 'The assistant is unavailable', detail: messageOf(error) };
@@ -78,4 +82,10 @@ export function isUnauthorized(error: unknown): boolean {
 /** The thread (or message) asked for doesn't exist, or isn't this user's: both are 404s. */
 export function isNotFound(error: unknown): boolean {
   return errorCodeOf(error) === 'NOT_FOUND';
+}
+
+/** A limit's refusal in the server's words (which limit, when it resets); undefined for any other failure. */
+export function limitMessageOf(error: unknown): string | undefined {
+  const described = describeError(error);
+  return described.kind === 'quota' ? described.detail : undefined;
 }

@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { memo } from 'react';
+import { limitMessageOf } from '../chat/describe-error';
 import { threadInput, type ThreadKey } from '../threads/thread-key';
 import { useTRPC } from '../trpc';
 import { formatCount, formatDateTime } from './format';
@@ -20,6 +21,7 @@ export const SessionStats = memo(function SessionStats({ id, threadKey }: { id: 
       {stats.isError && (
         <div className="inline-error compact" role="alert">
           <p>Couldn’t load session stats.</p>
+          {limitMessageOf(stats.error) && <p>{limitMessageOf(stats.error)}</p>}
           <button type="button" className="button" onClick={() => void stats.refetch()}>
             Retry
           </button>
@@ -40,6 +42,15 @@ export const SessionStats = memo(function SessionStats({ id, threadKey }: { id: 
             )}
           </dd>
         </div>
+        {stats.data?.limits.daily_tokens && (
+          <div>
+            <dt>Today</dt>
+            <dd data-stat="daily">
+              {formatCount(stats.data.limits.daily_tokens.used)} of {formatCount(stats.data.limits.daily_tokens.limit)} tokens
+              <span className="stat-detail"> (resets {formatDateTime(stats.data.limits.daily_tokens.resets_at)})</span>
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Session start</dt>
           <dd data-stat="start">{formatDateTime(stats.data?.session_start ?? null)}</dd>

@@ -36,6 +36,8 @@ const TABLES = [
   'turn_events',
   'usage_ledger',
   'attachments',
+  'daily_usage',
+  'turn_reservations',
 ] as const;
 type Table = (typeof TABLES)[number];
 
@@ -71,6 +73,8 @@ async function seedUser(db: Db, userId: string): Promise<Seeded> {
   await db.execute(sql`insert into user_usage (user_id, total_tokens) values (${userId}, 15)`);
   await db.execute(sql`insert into attachments (id, user_id, message_id, position, content_type, bytes, byte_size, width, height, thumbnail, thumbnail_content_type, sha256)
     values (${attachmentId}, ${userId}, ${messageId}, 0, 'image/png', '\\x00'::bytea, 1, 1, 1, '\\x00'::bytea, 'image/webp', '00')`);
+  await db.execute(sql`insert into daily_usage (user_id, day, used_tokens, reserved_tokens) values (${userId}, '2026-12-01', 15, 0)`);
+  await db.execute(sql`insert into turn_reservations (turn_id, user_id, day, tokens) values (${turnId}, ${userId}, '2026-12-01', 100)`);
   return { userId, threadId, messageId, turnId, attachmentId };
 }
 
@@ -108,6 +112,10 @@ function insertFor(table: Table, user: Seeded): SQL {
     case 'attachments':
       return sql`insert into attachments (id, user_id, content_type, bytes, byte_size, width, height, thumbnail, thumbnail_content_type, sha256)
         values (${`att_${userId}_planted`}, ${userId}, 'image/png', '\\x00'::bytea, 1, 1, 1, '\\x00'::bytea, 'image/webp', '00')`;
+    case 'daily_usage':
+      return sql`insert into daily_usage (user_id, day, used_tokens, reserved_tokens) values (${userId}, '2026-12-02', 1, 0)`;
+    case 'turn_reservations':
+      return sql`insert into turn_reservations (turn_id, user_id, day, tokens) values (${`${turnId}-planted`}, ${userId}, '2026-12-02', 1)`;
   }
 }
 

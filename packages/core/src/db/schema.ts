@@ -3,6 +3,7 @@ import {
   boolean,
   check,
   customType,
+  date,
   index,
   integer,
   jsonb,
@@ -236,6 +237,41 @@ export const usageLedger = pgTable(
   ],
 ).enableRLS();
 export type UsageLedgerRow = typeof usageLedger.$inferSelect;
+
+/**
+ * A user's tokens per UTC day, for DAILY_TOKEN_QUOTA: `used_tokens` grows with every ledger row, in its
+ * transaction; `reserved_tokens` is what turns still running set aside before calling the model (the sum of
+ * their `turn_reservations`). The row lock of one conditional upsert serializes admissions.
+ */
+export const dailyUsage = pgTable(
+  'daily_usage',
+  {
+    userId: text('user_id').notNull(),
+    /** The UTC day, `YYYY-MM-DD`. */
+    day: date('day', { mode: 'string' }).notNull(),
+    usedTokens: integer('used_tokens').default(0).notNull(),
+    reservedTokens: integer('reserved_tokens').default(0).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).defaultNow().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.day] }), check('daily_usage_reserved_non_negative', sql`${t.reservedTokens} >= 0`)],
+).enableRLS();
+export type DailyUsageRow = typeof dailyUsage.$inferSelect;
+
+/**
+ * What one turn set aside of its user's day. Not a foreign key to `turns`: it is written before the turn row
+ * exists, and released when the turn closes (or by the sweep, when its process died before the turn began).
+ */
+export const turnReservations = pgTable(
+  'turn_reservations',
+  {
+    turnId: text('turn_id').primaryKey(),
+    userId: text('user_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    tokens: integer('tokens').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).defaultNow().notNull(),
+  },
+  (t) => [index('turn_reservations_user_id_idx').on(t.userId)],
+).enableRLS();
 
 /**
  * `bytea` as a Buffer on both drivers: postgres.js hands back a Buffer, PGlite a plain Uint8Array. Both

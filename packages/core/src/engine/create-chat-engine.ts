@@ -21,6 +21,8 @@ import {
   type TurnRecord,
 } from '../store/turns';
 import { totalTokens } from '../store/usage';
+import { dailyBudget } from './daily-budget';
+import type { SessionLimits } from '../limits/session-limits';
 import { countTokens } from '../tokens';
 import type { ChatEngineOptions } from './options';
 import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
@@ -86,9 +88,24 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     offlineTokenDelayMs: options.offlineTokenDelayMs ?? 12,
     observer,
   };
+  const budget = dailyBudget({
+    userDb,
+    guard,
+    quota: options.dailyTokenQuota ?? null,
+    withModel: llm !== null,
+    fixedPromptTokens: deps.fixedPromptTokens,
+    maxContextTokens: options.maxContextTokens,
+  });
   const registry = new TurnRegistry();
   const queue = new ThreadQueue();
-  const maintenance = startTurnMaintenance({ db: scoped.maintenance, guard, owner, registry, timing });
+  const maintenance = startTurnMaintenance({
+    db: scoped.maintenance,
+    guard,
+    owner,
+    registry,
+    timing,
+    sweepReservations: options.dailyTokenQuota != null,
+  });
   const threads = threadAccess({ userDb, guard });
   const stored = (record: TurnRecord) => storedTurn({ db: userDb(record.userId), guard, live, pollMs: timing.pollMs }, record);
   // A stop or clear asked on any instance reaches the turns this one runs (its own included, harmlessly twice).
@@ -130,7 +147,9 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
         mode: asked.mode,
         attachments: photos,
       };
-      const repeated = await admitUnlessRepeated(userId, key);
+      const repeated = await admitUnlessRepeated(userId, key, () =>
+        budget.reserve({ turnId: local.id, userId, threadId: local.threadId, questionTokens: question.contentTokens }),
+      );
       if (repeated) {
         local.settle();
         if (repeated.messageHash !== messageHash) {
@@ -151,6 +170,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       release?.();
       release = undefined;
       local.settle();
+      await budget.release(userId, local.id);
       if (found.turn.messageHash !== messageHash) {
         throw new ConflictError('This idempotency key was already used for a different message');
       }
@@ -158,6 +178,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
     } catch (error) {
       release?.();
       local.settle();
+      // Never started, so it charged nothing: what it set aside goes back (the sweep's job if the database is away).
+      await budget.release(userId, local.id).catch(() => {});
       throw error;
     }
   }
@@ -166,9 +188,10 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
    * A spent quota refuses new turns, not the answer to one already asked: a key repeated after its turn used
    * up the quota still gets that turn. Looked up only when the quota refuses, so sends pay nothing for it.
    */
-  async function admitUnlessRepeated(userId: string, key: string | null): Promise<TurnRecord | undefined> {
+  async function admitUnlessRepeated(userId: string, key: string | null, reserve: () => Promise<void>): Promise<TurnRecord | undefined> {
     try {
       await admit(userId);
+      await reserve();
       return undefined;
     } catch (error) {
       if (!(error instanceof QuotaExceeded) || key === null) throw error;
@@ -410,7 +433,18 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
 
     async stats(userId, { threadId } = {}) {
       const thread = await threads.resolve(userId, threadId);
-      return guard(() => stats(userDb(userId), userId, thread));
+      const [figures, daily, requests] = await Promise.all([
+        guard(() => stats(userDb(userId), userId, thread)),
+        budget.usage(userId),
+        options.requestLimiter?.usage(userId) ?? null,
+      ]);
+      const quota = options.tokenQuota;
+      const limits: SessionLimits = {
+        token_quota: quota === null ? null : { limit: quota, used: figures.total_tokens, resets_at: null },
+        daily_tokens: daily,
+        requests_per_minute: requests,
+      };
+      return { ...figures, limits };
     },
 
     stopAll: () => registry.stopAll(),

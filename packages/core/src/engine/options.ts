@@ -3,6 +3,7 @@ import type { LiveEvents } from '../live/live-events';
 import type { TurnTiming } from './turn-maintenance';
 import type { TurnObserver } from './turn-observer';
 import type { ImageLimits } from '../attachments/image-limits';
+import type { RequestLimiter } from '../limits/request-limiter';
 
 export interface LlmOptions {
   apiKey: string;
@@ -40,6 +41,13 @@ export interface ChatEngineOptions {
   tools: ToolOptions;
   /** Lifetime token allowance per user; `null` for none. */
   tokenQuota: number | null;
+  /** Tokens per user per UTC day, reserved before each model call (see `dailyBudget`); `null`/absent for none. */
+  dailyTokenQuota?: number | null;
+  /**
+   * The transports' request limiter, which the engine only reads, for the session's `limits`; absent when
+   * there is no rate limit. The caller owns it.
+   */
+  requestLimiter?: RequestLimiter | null;
   /**
    * Longest wait for any database operation before it fails as DatabaseUnavailable, so an outage answers
    * quickly instead of hanging requests; `null` for none (the embedded PGlite cannot be unreachable).

@@ -1,6 +1,7 @@
 import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
 import { sweepUnsentAttachments } from '../store/attachments';
+import { releaseStaleReservations } from '../store/daily-usage';
 import { pruneFinishedTurns, recoverAbandonedTurns, recoverExpiredTurns, renewLeases } from '../store/turns';
 import type { TurnRegistry } from './turn-registry';
 
@@ -35,6 +36,8 @@ export function startTurnMaintenance(deps: {
   owner: string;
   registry: TurnRegistry;
   timing: TurnTiming;
+  /** DAILY_TOKEN_QUOTA is on: reservations left by a process that died before its turn began are released. */
+  sweepReservations?: boolean;
 }): { stop(): void } {
   const { db, guard, owner, registry, timing } = deps;
   const quietly = (work: () => Promise<unknown>) => () => void registry.track(guard(work)).catch(() => {});
@@ -45,6 +48,7 @@ export function startTurnMaintenance(deps: {
   const recover = quietly(async () => {
     registry.recovered(await recoverAbandonedTurns(db, registry.abandoned()));
     await recoverExpiredTurns(db, registry.ids());
+    if (deps.sweepReservations) await releaseStaleReservations(db, timing.leaseMs);
   });
   const prune = quietly(() => pruneFinishedTurns(db, KEEP_FINISHED_TURNS_MS));
   const sweep = quietly(() => sweepUnsentAttachments(db, new Date(Date.now() - KEEP_UNSENT_PHOTOS_MS)));

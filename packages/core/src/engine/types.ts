@@ -3,7 +3,13 @@ import type { AttachmentVariant } from '../store/attachments';
 import type { ExportedMessage } from '../store/export';
 import type { HistoryMessage, ThreadStats } from '../store/messages';
 import type { SearchResult } from '../store/search';
+import type { SessionLimits } from '../limits/session-limits';
 import type { ThreadSummary } from '../store/threads';
+
+/** `GET /chat/sessions`: the design note's fields, and each limit's use. */
+export interface SessionStats extends ThreadStats {
+  limits: SessionLimits;
+}
 
 export interface ThreadOption {
   /** The user's default thread when absent. */
@@ -150,7 +156,8 @@ export interface ChatEngine {
   stop(userId: string, options?: ThreadOption): Promise<boolean>;
   history(userId: string, options?: HistoryRequest): Promise<HistoryResult>;
   clear(userId: string, options?: ThreadOption): Promise<ClearResult>;
-  stats(userId: string, options?: ThreadOption): Promise<ThreadStats>;
+  /** The thread's figures and the user's spend, with every configured limit's use (`limits`). */
+  stats(userId: string, options?: ThreadOption): Promise<SessionStats>;
   listThreads(userId: string, options?: { cursor?: string | undefined; limit?: number | undefined }): Promise<ThreadPage>;
   createThread(userId: string, options?: { title?: string | undefined }): Promise<ThreadSummary>;
   renameThread(userId: string, threadId: string, title: string): Promise<ThreadSummary>;

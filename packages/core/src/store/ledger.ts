@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/db';
 import { usageLedger } from '../db/schema';
+import { addDailyUsageIn } from './daily-usage';
 import { addUsage } from './usage';
 
 type Executor = Pick<Db, 'insert' | 'select'>;
@@ -17,7 +18,7 @@ export interface ModelCallUsage {
 }
 
 /**
- * Records one model call and adds it to the user's total, in one transaction (or inside the caller's).
+ * Records one model call and adds it to the user's total and to their UTC day, in one transaction (or inside the caller's).
  * A call already recorded for this turn and round is not charged again, so retries of the bookkeeping (and a
  * recovery racing the owner) can never double-charge. Returns whether this call did the charging.
  */
@@ -38,6 +39,7 @@ export async function chargeModelCallIn(
     .returning({ id: usageLedger.id });
   if (inserted.length === 0) return false;
   await addUsage(tx, userId, usage.totalTokens);
+  await addDailyUsageIn(tx, userId, usage.totalTokens);
   return true;
 }
 

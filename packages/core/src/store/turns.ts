@@ -3,6 +3,7 @@ import type { Db } from '../db/db';
 import { rawRows, violatesUnique } from '../db/raw-rows';
 import { conversations, threads, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
 import { countTokens } from '../tokens';
+import { releaseReservationIn } from './daily-usage';
 import { chargedRounds, chargeModelCallIn } from './ledger';
 import { linkQuestionPhotos } from './question-photos';
 
@@ -320,6 +321,7 @@ export async function finishTurn(
   try {
     return await db.transaction(async (tx) => {
       const outcome = await write(tx);
+      await releaseReservationIn(tx, turnId);
       const closed = await tx
         .update(turns)
         .set({ ...outcome, finishedAt: sql`now()` })
@@ -394,6 +396,7 @@ async function recoverExpiredTurnsIn(
     .orderBy(asc(turns.createdAt))
     .for('update', { skipLocked: true });
   for (const turn of expired) {
+    await releaseReservationIn(tx, turn.id);
     if (turn.status === 'queued') {
       await tx.delete(turns).where(eq(turns.id, turn.id));
       continue;
