@@ -211,7 +211,6 @@ async function buildApp(
 
   await registerHelmet(app);
   limitRequestSizes(app, requestSizeLimits);
-  await registerCors(app, env.CORS_ORIGINS ?? []);
 
   // Every endpoint takes JSON; a text body would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
@@ -243,6 +242,9 @@ async function buildApp(
     if (trpcPath !== undefined) return reply.status(visible.status).send({ error: trpcErrorShape(visible, trpcPath) });
     return reply.status(visible.status).send(errorBody(visible));
   });
+
+  // After the error handler: a route takes the handler in place when it is added, and CORS adds `OPTIONS *`.
+  await registerCors(app, env.CORS_ORIGINS ?? []);
 
   // Before any limited route is added: the plugin puts its hook on each route as it is registered.
   if (limiter) await registerRateLimit(app, limiter, auth.verify);
