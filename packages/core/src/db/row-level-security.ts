@@ -94,41 +94,57 @@ function pgliteScoped(client: PGlite, scope: [string, string]): Db {
 }
 
 /**
- * postgres.js: a scoped statement is a transaction of its own, and a scoped transaction is postgres.js's own; in
- * both the scope is pipelined ahead of the first statement, so it adds no round trip of its own. Statements go
- * through `begin` rather than a reserved connection written to at once: postgres.js settles a transaction when
- * its connection is lost, while statements queued on a reserved connection can stay pending for good, and a
- * request waiting on them outlives the outage (the database-restart suite caught that).
+ * postgres.js (patched, `patches/postgres@3.4.9.patch`): a plain BEGIN is pipelined with what follows it, and a
+ * transaction given as an array of statements has its COMMIT pipelined behind them. So a scoped statement is
+ * one round trip (BEGIN, the scope, the statement, COMMIT written at once), and a scoped transaction costs no
+ * round trip more than its own statements. Going through `begin` rather than a reserved connection matters:
+ * postgres.js settles a transaction when its connection is lost, while statements queued on a reserved
+ * connection can stay pending for good, and a request waiting on them outlives the outage (the
+ * database-restart suite caught that).
+ *
+ * Every statement is prepared (named, parsed once per connection): Drizzle prepares only what is built with
+ * `.prepare()`, and the rest were parsed again on every call. The app's statements are a fixed set of shapes,
+ * so the per-connection cache stays small.
  */
 function postgresScoped(client: postgres.Sql, scope: [string, string]): Db {
+  const prepared = (sql: postgres.Sql | postgres.TransactionSql) =>
+    new Proxy(sql, {
+      get: (target, property, receiver) =>
+        property === 'unsafe'
+          ? (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+              target.unsafe(query, params as postgres.ParameterOrJSON<never>[], { ...options, prepare: true })
+          : Reflect.get(target, property, receiver),
+    });
   const begin = <T>(work: (sql: postgres.TransactionSql) => Promise<T>) =>
     client.begin(async (sql) => {
-      const scoping = sql.unsafe(SET_SCOPE, scope).execute();
+      const scoping = sql.unsafe(SET_SCOPE, scope, { prepare: true }).execute();
       scoping.catch(() => {});
       // Not awaited first: it travels with the work's first statement. Should it fail, that statement fails
       // too (the transaction is aborted), and the scope's own error is the one worth reporting; but a lost
       // connection can leave it pending for good, and then the work's error is the one to report.
-      const result = await work(sql).catch(async (error: unknown) => {
+      const result = await work(prepared(sql) as postgres.TransactionSql).catch(async (error: unknown) => {
         if (!isDatabaseUnreachable(error)) await scoping;
         throw error;
       });
       await scoping;
       return result;
     }) as Promise<T>;
+  /** One statement in a transaction of its own, all of it in one round trip. */
+  const statement = async (query: string, params: unknown[] | undefined, options: postgres.UnsafeQueryOptions | undefined, values: boolean) => {
+    const [, rows] = (await client.begin((sql) => {
+      const scoping = sql.unsafe(SET_SCOPE, scope, { prepare: true });
+      const work = sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+      return [scoping, values ? work.values() : work];
+    })) as unknown as [unknown, unknown];
+    return rows;
+  };
   const scoped = {
     options: client.options,
-    unsafe: (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
-      const run = (values: boolean) =>
-        begin(async (sql) => {
-          const statement = sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], options);
-          return values ? await statement.values() : await statement;
-        });
-      return {
-        then: (onFulfilled?: (rows: unknown) => unknown, onRejected?: (error: unknown) => unknown) =>
-          run(false).then(onFulfilled, onRejected),
-        values: () => run(true),
-      };
-    },
+    unsafe: (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => ({
+      then: (onFulfilled?: (rows: unknown) => unknown, onRejected?: (error: unknown) => unknown) =>
+        statement(query, params, options, false).then(onFulfilled, onRejected),
+      values: () => statement(query, params, options, true),
+    }),
     begin,
   };
   return drizzlePostgres(scoped as unknown as postgres.Sql, { schema });
