@@ -35,7 +35,7 @@ export async function buildPrompt(
 ): Promise<Prompt> {
   const budget = Math.max(deps.maxContextTokens - deps.fixedPromptTokens, 1);
   const rows = await loadContextRows(deps.db, turn.userId, { maxTokens: budget, threadId: turn.threadId });
-  const questionIds = rows.filter((row) => row.role === 'user').map((row) => row.id);
+  const questionIds = rows.filter((row) => row.hasPhotos).map((row) => row.id);
   const photos = await attachmentsOfMessages(deps.db, turn.userId, questionIds);
   const questionPhotos = photos.filter((photo) => photo.messageId === turn.userMessageId).length;
   if (photos.length === 0 || deps.model === null) {

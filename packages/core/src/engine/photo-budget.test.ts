@@ -12,8 +12,8 @@ const HIGH = imageTokens(MODEL, 1024, 768, 'high').tokens;
 function thread(turns: number): ContextRow[] {
   const rows: ContextRow[] = [];
   for (let n = 1; n <= turns; n++) {
-    rows.push({ id: n * 10, role: 'user', content: `q${n}`, tokens: 10 });
-    if (n < turns) rows.push({ id: n * 10 + 1, role: 'assistant', content: `a${n}`, tokens: 10 });
+    rows.push({ id: n * 10, role: 'user', content: `q${n}`, tokens: 10, hasPhotos: true });
+    if (n < turns) rows.push({ id: n * 10 + 1, role: 'assistant', content: `a${n}`, tokens: 10, hasPhotos: false });
   }
   return rows;
 }

@@ -3,6 +3,7 @@ import type { DatabaseGuard } from '../db/database-guard';
 import type { Db } from '../db/db';
 import type { LiveEvents } from '../live/live-events';
 import { DatabaseUnavailable, DomainError, UpstreamUnavailable } from '../errors';
+import { closeTurnWithReply } from '../store/close-turn';
 import { chargedRounds, chargeModelCall, chargeModelCallIn } from '../store/ledger';
 import { insertAssistantMessageIn, type ToolCallRecord } from '../store/messages';
 import { uniqueSources } from '../store/sources';
@@ -160,7 +161,30 @@ async function saveReply(
   // Tokenizing a long reply takes a while; done inside the transaction it would count against the database's
   // deadline, which could then report an outage for a reply that is in fact saved.
   const contentTokens = countTokens(content);
+  const status = reply.finishReason === 'stopped' ? 'stopped' : 'completed';
   const save = (toolCalls: ToolCallRecord[]) => {
+    // The common case, a reply without tool calls, closes its turn in one statement.
+    if (toolCalls.length === 0) {
+      return deps
+        .guard(
+          () =>
+            closeTurnWithReply(deps.db, {
+              turnId: turn.id,
+              owner: deps.owner,
+              userId: turn.userId,
+              threadId: turn.threadId,
+              content,
+              contentTokens,
+              usageTokens: usage.totalTokens,
+              usageEstimated: usage.estimated,
+              finishReason: reply.finishReason,
+              status,
+              charge: usage.uncharged ?? null,
+            }),
+          'finish_turn',
+        )
+        .then((closed) => ({ owned: closed !== undefined, messageId: closed?.messageId ?? 0, contentTokens }));
+    }
     let messageId = 0;
     return deps
       .guard(() =>
@@ -177,7 +201,7 @@ async function saveReply(
             toolCalls,
           }));
           return {
-            status: reply.finishReason === 'stopped' ? 'stopped' : 'completed',
+            status,
             assistantMessageId: messageId,
             usageTokens: usage.totalTokens,
             usageEstimated: usage.estimated,

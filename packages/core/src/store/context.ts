@@ -13,6 +13,8 @@ export interface ContextRow extends ContextMessage {
   id: number;
   /** Its text as the budget counts it: content tokens plus the message's framing. */
   tokens: number;
+  /** A question sent with photos. */
+  hasPhotos: boolean;
 }
 
 export interface LoadContextOptions {
@@ -39,7 +41,7 @@ export async function loadContextRows(db: Db, userId: string, options: LoadConte
     cap: options.maxMessages ?? 400,
     budget: options.maxTokens,
   });
-  return fromQuestion(rows.map(({ id, role, content, tokens }) => ({ id, role, content, tokens: Number(tokens) })));
+  return fromQuestion(rows.map(({ id, role, content, tokens, hasPhotos }) => ({ id, role, content, tokens: Number(tokens), hasPhotos })));
 }
 
 /** A window opens on a question: replies whose question fell out of it go too. The newest message always stays. */
