@@ -26,15 +26,27 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** The same database, through a drizzle instance that records every statement the store sends. */
+/**
+ * The same database, through a client that records every statement the store sends: through Drizzle or
+ * straight to the driver (`queryRows`), so both are recorded where they meet the driver.
+ */
 function recording(database: TestDatabase): { db: Db; captured: Captured[]; explain: (c: Captured) => Promise<PlanNode> } {
   const captured: Captured[] = [];
-  const logger = { logQuery: (q: string, params: unknown[]) => void captured.push({ query: q, params }) };
+  const record = (q: string, params: unknown[] | undefined) => void captured.push({ query: q, params: params ?? [] });
   const client = (database.db as unknown as { $client: unknown }).$client;
   if (database.driver === 'pglite') {
     const pglite = client as PGlite;
+    const recorded = new Proxy(pglite, {
+      get: (target, property) => {
+        if (property === 'query') {
+          return (q: string, params?: unknown[], options?: object) => (record(q, params), target.query(q, params, options));
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
     return {
-      db: drizzlePglite(pglite, { schema, logger }),
+      db: drizzlePglite(recorded, { schema }),
       captured,
       explain: async ({ query: q, params }) => {
         const result = await pglite.query<{ 'QUERY PLAN': unknown }>(`explain (analyze, format json) ${q}`, params);
@@ -43,8 +55,15 @@ function recording(database: TestDatabase): { db: Db; captured: Captured[]; expl
     };
   }
   const pg = client as postgres.Sql;
+  const recorded = new Proxy(pg, {
+    get: (target, property, receiver) =>
+      property === 'unsafe'
+        ? (q: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+            (record(q, params), target.unsafe(q, params as postgres.ParameterOrJSON<never>[], options))
+        : (Reflect.get(target, property, receiver) as unknown),
+  });
   return {
-    db: drizzlePostgres(pg, { schema, logger }),
+    db: drizzlePostgres(recorded, { schema }),
     captured,
     explain: async ({ query: q, params }) => {
       const rows = await pg.unsafe(`explain (analyze, format json) ${q}`, params as postgres.ParameterOrJSON<never>[]);

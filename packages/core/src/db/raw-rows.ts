@@ -19,3 +19,19 @@ export function violatesUnique(error: unknown, constraint: string): boolean {
   }
   return false;
 }
+
+/**
+ * Rows of a fixed statement (`$1`… placeholders) straight through the driver, prepared: nothing is built per
+ * call and no row is mapped field by field. For hot reads returning many rows, where Drizzle's per-row mapping
+ * was most of their cost. Columns come back as the driver parses them: use it for ints, text and booleans,
+ * not timestamps (Drizzle keeps those as strings in postgres.js and maps them itself).
+ */
+export async function queryRows<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
+  const client = (db as unknown as { $client: RawClient }).$client;
+  if ('unsafe' in client) return (await client.unsafe(text, params, { prepare: true })) as T[];
+  return (await client.query(text, params)).rows as T[];
+}
+
+type RawClient =
+  | { unsafe(text: string, params: unknown[], options: { prepare: boolean }): PromiseLike<unknown> }
+  | { query(text: string, params: unknown[]): Promise<{ rows: unknown[] }> };

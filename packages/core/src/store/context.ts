@@ -1,5 +1,5 @@
 import type { Db } from '../db/db';
-import { prepared } from './prepared';
+import { queryRows } from '../db/raw-rows';
 import { threadIdFor } from './thread-id';
 import type { Role } from './messages';
 
@@ -36,13 +36,39 @@ export async function loadContext(db: Db, userId: string, options: LoadContextOp
 
 /** `loadContext` with each message's id and counted tokens. */
 export async function loadContextRows(db: Db, userId: string, options: LoadContextOptions): Promise<ContextRow[]> {
-  const rows = await prepared(db).contextWindow.execute({
-    threadId: options.threadId ?? threadIdFor(userId),
-    cap: options.maxMessages ?? 400,
-    budget: options.maxTokens,
-  });
-  return fromQuestion(rows.map(({ id, role, content, tokens, hasPhotos }) => ({ id, role, content, tokens: Number(tokens), hasPhotos })));
+  const threadId = options.threadId ?? threadIdFor(userId);
+  const rows = await queryRows<{ id: number; role: Role; content: string; tokens: number; has_photos: boolean }>(
+    db,
+    CONTEXT_WINDOW,
+    [threadId, options.maxMessages ?? 400, options.maxTokens],
+  );
+  return fromQuestion(
+    rows.map(({ id, role, content, tokens, has_photos }) => ({ id, role, content, tokens: Number(tokens), hasPhotos: has_photos })),
+  );
 }
+
+/**
+ * Bounded by the cap on rows read newest-first through (thread_id, id), so cost does not grow with the thread
+ * (`prepared.ts` says why thread_id is a one-value range). Most questions come without photos: saying which
+ * have some spares the turn a read of the rest. Raw (`queryRows`): a window is up to 400 rows, and mapping
+ * them through Drizzle cost more than the read.
+ */
+const CONTEXT_WINDOW = `select w.id, w.role, w.content, w.tokens,
+    w.role = 'user' and exists (select 1 from attachments a where a.message_id = w.id) as has_photos
+  from (
+    select id, role, content, tokens,
+           sum(tokens) over (order by id desc rows between unbounded preceding and current row) as running,
+           row_number() over (order by id desc) as rn
+    from (
+      select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
+      from conversations
+      where thread_id >= $1 and thread_id <= $1 and superseded_at is null
+      order by thread_id desc, id desc
+      limit $2
+    ) newest
+  ) w
+  where w.running <= $3 or w.rn = 1
+  order by w.id asc`;
 
 /** A window opens on a question: replies whose question fell out of it go too. The newest message always stays. */
 export function fromQuestion<Row extends { role: Role }>(rows: Row[]): Row[] {

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, gte, isNull, lt, lte, max, min, sql } from 'drizzle-orm';
 import type { Db } from '../db/db';
-import { attachments, conversations, toolCalls, userUsage } from '../db/schema';
+import { conversations, toolCalls, userUsage } from '../db/schema';
 
 /**
  * Hot-path statements, prepared once per database. Unprepared Drizzle re-builds SQL on every call, which
@@ -86,34 +86,6 @@ function prepare(db: Db) {
       .returning({ id: conversations.id, createdAt: conversations.createdAt })
       .prepare('fixthread_insert_user_message'),
 
-    // Bounded by `cap` rows read newest-first through (thread_id, id): cost does not grow with the thread.
-    contextWindow: db
-      .select({
-        id: sql<number>`w.id`,
-        role: sql<'user' | 'assistant'>`w.role`,
-        content: sql<string>`w.content`,
-        tokens: sql<number>`w.tokens`,
-        // Most questions come without photos: knowing which have some spares the turn a read of the rest.
-        hasPhotos: sql<boolean>`w.role = 'user' and exists (select 1 from ${attachments} where ${attachments.messageId} = w.id)`,
-      })
-      .from(
-        sql`(
-          select id, role, content, tokens,
-                 sum(tokens) over (order by id desc rows between unbounded preceding and current row) as running,
-                 row_number() over (order by id desc) as rn
-          from (
-            select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
-            from ${conversations}
-            where ${conversations.threadId} >= ${threadId} and ${conversations.threadId} <= ${threadId}
-              and ${conversations.supersededAt} is null
-            order by ${conversations.threadId} desc, ${conversations.id} desc
-            limit ${sql.placeholder('cap')}
-          ) newest
-        ) w`,
-      )
-      .where(sql`w.running <= ${sql.placeholder('budget')} or w.rn = 1`)
-      .orderBy(sql`w.id asc`)
-      .prepare('fixthread_context_window'),
   };
 }
 
