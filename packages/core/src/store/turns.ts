@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/db';
-import { rawRows, violatesUnique } from '../db/raw-rows';
+import { queryRows, rawRows, violatesUnique } from '../db/raw-rows';
 import { conversations, threads, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
 import { countTokens } from '../tokens';
 import { releaseReservationIn } from './daily-usage';
@@ -281,10 +281,23 @@ export interface StreamedChunk {
   content: string;
 }
 
+/**
+ * One fixed statement for any number of chunks (arrays unnested), so it is prepared once and nothing is built
+ * per call: a turn writes its events at least twice, and the builder cost more than the insert.
+ */
 export async function appendTurnEvents(db: Db, turnId: string, chunks: StreamedChunk[]): Promise<void> {
   if (chunks.length === 0) return;
-  await db.insert(turnEvents).values(chunks.map((chunk) => ({ turnId, ...chunk })));
+  await queryRows(db, APPEND_TURN_EVENTS, [
+    turnId,
+    chunks.map((chunk) => chunk.seq),
+    chunks.map((chunk) => chunk.round),
+    chunks.map((chunk) => chunk.type),
+    chunks.map((chunk) => chunk.content),
+  ]);
 }
+
+const APPEND_TURN_EVENTS = `insert into turn_events (turn_id, seq, round, type, content)
+  select $1, seq, round, type, content from unnest($2::int[], $3::int[], $4::text[], $5::text[]) as e(seq, round, type, content)`;
 
 export async function turnEventsAfter(db: Db, turnId: string, afterSeq: number): Promise<StreamedChunk[]> {
   return db
