@@ -289,7 +289,7 @@ async function buildApp(
   };
   await app.register(fastifyTRPCPlugin, { prefix: '/trpc', useWSS: true, trpcOptions });
 
-  const sse = { keepAliveMs: options.sseKeepAliveMs ?? 15_000, streams: observability.sseStreams };
+  const sse = { keepAliveMs: options.sseKeepAliveMs ?? 15_000, streams: observability.sseStreams, closing: () => shutdown.started };
   await registerOpenApi(app);
   await app.register(chatRoutes, { engine, verify: auth.verify, sse, maxImageBytes: env.MAX_IMAGE_BYTES });
   await app.register(authRoutes, { auth });

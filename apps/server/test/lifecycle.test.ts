@@ -230,8 +230,10 @@ describe.each(testDrivers())('logging a database failure on $name', (driver) => 
       .filter((entry) => entry.err);
     expect(errors.map((entry) => entry.msg).sort()).toEqual(['request failed', 'tRPC call failed', 'turn failed after the stream started']);
     for (const { err } of errors) {
-      // Still enough to debug: the statement and Postgres' own code and names.
-      expect(err?.message).toMatch(/^Failed query: insert into "conversations"/);
+      // Still enough to debug: the statement (the one that saves a reply and closes its turn) and Postgres'
+      // own code and names.
+      expect(err?.message).toMatch(/^Failed query: with owned as \(\s+select id from "turns"/);
+      expect(err?.message).toContain('insert into "conversations"');
       expect(err?.cause).toMatchObject({ code: '23514', message: expect.stringContaining('"no_replies"') as unknown });
     }
     const all = lines.join('\n');

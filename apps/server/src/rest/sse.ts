@@ -9,6 +9,8 @@ export interface SseOptions {
   keepAliveMs: number;
   /** Counts the streams being served (the metrics' active streams); entered as one opens, left as it ends. */
   streams?: { enter(): () => void };
+  /** True once the server is shutting down: a stream ending then closes its connection. */
+  closing?: () => boolean;
 }
 
 /**
@@ -28,8 +30,6 @@ export async function streamTurnAsSse(
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
-    // The socket belongs to this one stream: closing it afterwards lets a shutdown finish as soon as the stream does.
-    connection: 'close',
     // nginx buffers proxied responses unless told otherwise, which would hold every token back.
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
@@ -48,7 +48,13 @@ export async function streamTurnAsSse(
   } finally {
     clearInterval(keepAlive);
     res.off('close', onClose);
-    res.end();
+    // The connection is kept alive for the client's next request (a new one per turn cost more than the turn's
+    // SQL). Fastify closes idle connections once, as shutdown starts; one that goes idle later would hold the
+    // shutdown for the whole keep-alive timeout, so it is closed as its stream ends.
+    const socket = res.socket;
+    res.end(() => {
+      if (options.closing?.()) socket?.end();
+    });
     leave?.();
   }
 }
