@@ -291,10 +291,8 @@ describe.skipIf(!adminUrl)('pipelined transactions on the wire (needs TEST_DATAB
     expect(performance.now() - started).toBeLessThan(2_000);
 
     proxy.killOn = undefined;
-    // Not at once: the dead transaction's ROLLBACK is still to be flushed onto the closed connection, and that
-    // failed flush settles whatever the connection holds by then, a next caller's BEGIN included, with
-    // CONNECTION_CLOSED (upstream does so for a loss mid-transaction; the patch adds a loss at BEGIN).
-    await sleep(50);
+    // At once: no ROLLBACK of the dead transaction is queued on the connection, where it would fail the next
+    // caller's BEGIN (or land in its transaction once the connection is back).
     const [[row]] = await client.begin((tx) => [tx.unsafe<{ n: number }[]>('select 4 as n')]);
     expect(row).toEqual({ n: 4 });
     await expect(client`select 5 as n`).resolves.toMatchObject([{ n: 5 }]);
