@@ -161,28 +161,21 @@ async function saveReply(
   // Tokenizing a long reply takes a while; done inside the transaction it would count against the database's
   // deadline, which could then report an outage for a reply that is in fact saved.
   const contentTokens = countTokens(content);
-  const status = reply.finishReason === 'stopped' ? 'stopped' : 'completed';
+  const status = reply.finishReason === 'stopped' ? ('stopped' as const) : ('completed' as const);
+  const saved = {
+    threadId: turn.threadId,
+    content,
+    contentTokens,
+    usageTokens: usage.totalTokens,
+    usageEstimated: usage.estimated,
+    finishReason: reply.finishReason,
+  };
   const save = (toolCalls: ToolCallRecord[]) => {
     // The common case, a reply without tool calls, closes its turn in one statement.
     if (toolCalls.length === 0) {
+      const closing = { ...saved, turnId: turn.id, owner: deps.owner, userId: turn.userId, status, charge: usage.uncharged ?? null };
       return deps
-        .guard(
-          () =>
-            closeTurnWithReply(deps.db, {
-              turnId: turn.id,
-              owner: deps.owner,
-              userId: turn.userId,
-              threadId: turn.threadId,
-              content,
-              contentTokens,
-              usageTokens: usage.totalTokens,
-              usageEstimated: usage.estimated,
-              finishReason: reply.finishReason,
-              status,
-              charge: usage.uncharged ?? null,
-            }),
-          'finish_turn',
-        )
+        .guard(() => closeTurnWithReply(deps.db, closing), 'finish_turn')
         .then((closed) => ({ owned: closed !== undefined, messageId: closed?.messageId ?? 0, contentTokens }));
     }
     let messageId = 0;
@@ -191,15 +184,7 @@ async function saveReply(
         finishTurn(deps.db, turn.id, deps.owner, async (tx) => {
           const last = usage.uncharged;
           if (last) await chargeModelCallIn(tx, turn.userId, turn.id, last);
-          ({ id: messageId } = await insertAssistantMessageIn(tx, turn.userId, {
-            threadId: turn.threadId,
-            content,
-            contentTokens,
-            usageTokens: usage.totalTokens,
-            usageEstimated: usage.estimated,
-            finishReason: reply.finishReason,
-            toolCalls,
-          }));
+          ({ id: messageId } = await insertAssistantMessageIn(tx, turn.userId, { ...saved, toolCalls }));
           return {
             status,
             assistantMessageId: messageId,
