@@ -113,7 +113,7 @@ function postgresScoped(client: postgres.Sql, scope: [string, string]): Db {
         property === 'unsafe'
           ? (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
               target.unsafe(query, params as postgres.ParameterOrJSON<never>[], { ...options, prepare: true })
-          : Reflect.get(target, property, receiver),
+          : (Reflect.get(target, property, receiver) as unknown),
     });
   const begin = <T>(work: (sql: postgres.TransactionSql) => Promise<T>) =>
     client.begin(async (sql) => {
