@@ -1,12 +1,11 @@
 /**
- * Baseline A: the work one FixThread turn does in the database, as the engine did it before its statements were
- * merged (captured from a real engine.send on PGlite: the start CTE that takes the thread's advisory lock and
- * inserts the question, the thread and the turn record at once; the context read; the attachments read; the
- * stored token events; then one transaction with the usage ledger, the usage upsert, the reply and the turn's
- * closing update), run straight through the driver around one openai SDK stream from the same fake. No Drizzle,
- * engine, row-level security or HTTP. The server now sends the same rows in five round trips (the close is one
- * statement, the photo read is skipped for questions without photos), each scoped by row-level security; the
- * baseline keeps its eleven statements, so the ratio shows what the server's changes bought.
+ * Baseline A: the statements one FixThread turn sends, as core's store sends them (the start CTE that takes the
+ * thread's advisory lock and inserts the question, the thread and the turn record at once; the context window,
+ * which says which questions have photos, so none are read for a text thread; the stored token events, the first
+ * at once and the rest as one batch; the one statement that charges the last call, saves the reply, returns the
+ * reservation and closes the turn), run straight through the driver around one openai SDK stream from the same
+ * fake. No Drizzle, engine, row-level security or HTTP: each statement is one round trip of its own, where the
+ * server wraps each in the scope's BEGIN, set_config and COMMIT (still one round trip).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { threadIdFor } from '@fixthread/core';
@@ -28,38 +27,67 @@ const START_TURN = `with gate as (select pg_try_advisory_xact_lock(hashtext($1))
   from question
   returning user_message_id, not exists (select 1 from thread where title is not null) as untitled, null::int as replaced_id`;
 
-const CONTEXT = `select w.id, w.role, w.content, w.tokens from (
+const CONTEXT = `select w.id, w.role, w.content, w.tokens,
+    w.role = 'user' and exists (select 1 from attachments a where a.message_id = w.id) as has_photos
+  from (
     select id, role, content, tokens,
-      sum(tokens) over (order by id desc rows between unbounded preceding and current row) as running,
-      row_number() over (order by id desc) as rn
+           sum(tokens) over (order by id desc rows between unbounded preceding and current row) as running,
+           row_number() over (order by id desc) as rn
     from (
       select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
-      from "conversations"
-      where "conversations"."thread_id" >= $1 and "conversations"."thread_id" <= $2
-        and "conversations"."superseded_at" is null
-      order by "conversations"."thread_id" desc, "conversations"."id" desc limit $3) newest) w
-  where w.running <= $4 or w.rn = 1 order by w.id asc`;
+      from conversations
+      where thread_id >= $1 and thread_id <= $1 and superseded_at is null
+      order by thread_id desc, id desc
+      limit $2
+    ) newest
+  ) w
+  where w.running <= $3 or w.rn = 1
+  order by w.id asc`;
 
-const ATTACHMENTS = `select "id", "message_id", "position", "content_type", "width", "height", "byte_size" from "attachments"
-  where ("attachments"."message_id" = any($1::int[]) and "attachments"."user_id" = $2)
-  order by "attachments"."message_id" asc, "attachments"."position" asc`;
+const TURN_EVENTS = `insert into turn_events (turn_id, seq, round, type, content)
+  select $1, seq, round, type, content from unnest($2::int[], $3::int[], $4::text[], $5::text[]) as e(seq, round, type, content)`;
 
-const TURN_EVENT = `insert into "turn_events" ("turn_id", "seq", "round", "type", "content") values ($1, $2, $3, $4, $5)`;
-
-const LEDGER = `insert into "usage_ledger" ("id", "user_id", "turn_id", "round", "prompt_tokens", "completion_tokens",
-    "total_tokens", "cached_tokens", "estimated", "created_at")
-  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default) on conflict ("turn_id","round") do nothing returning "id"`;
-
-const USAGE = `insert into "user_usage" ("user_id", "total_tokens", "created_at", "updated_at") values ($1, $2, default, default)
-  on conflict ("user_id") do update set "total_tokens" = "user_usage"."total_tokens" + excluded.total_tokens, "updated_at" = now()`;
-
-const REPLY = `insert into "conversations" ("id", "user_id", "thread_id", "role", "content", "created_at", "content_tokens",
-    "usage_tokens", "usage_estimated", "finish_reason", "superseded_at")
-  values (default, $1, $2, $3, $4, default, $5, $6, $7, $8, default) returning "id", "created_at"`;
-
-const CLOSE_TURN = `update "turns" set "assistant_message_id" = $1, "status" = $2, "finished_at" = now(), "usage_tokens" = $3,
-    "usage_estimated" = $4
-  where ("turns"."id" = $5 and "turns"."owner" = $6 and "turns"."status" = $7) returning "id"`;
+const CLOSE_TURN = `with owned as (
+    select id from turns where id = $1 and owner = $2 and status = 'running' for update
+  ),
+  charged as (
+    insert into usage_ledger (user_id, turn_id, round, prompt_tokens, completion_tokens, total_tokens, cached_tokens, estimated)
+    select $3, $1, $4::int, $5::int, $6::int, $7::int, $8::int, $9::boolean from owned
+    on conflict (turn_id, round) do nothing
+    returning total_tokens
+  ),
+  usage as (
+    insert into user_usage (user_id, total_tokens) select $3, total_tokens from charged
+    on conflict (user_id) do update set total_tokens = user_usage.total_tokens + excluded.total_tokens, updated_at = now()
+  ),
+  released as (
+    delete from turn_reservations where turn_id = $1 and exists (select 1 from owned) returning day, tokens
+  ),
+  today as (
+    insert into daily_usage (user_id, day, used_tokens)
+    select $3, $10::date, coalesce((select total_tokens from charged), 0)
+    where exists (select 1 from charged where total_tokens > 0) or exists (select 1 from released where day = $10::date)
+    on conflict (user_id, day) do update set
+      used_tokens = daily_usage.used_tokens + excluded.used_tokens,
+      reserved_tokens = greatest(daily_usage.reserved_tokens - coalesce((select sum(tokens) from released where day = $10::date), 0), 0),
+      updated_at = now()
+  ),
+  other_day as (
+    update daily_usage set reserved_tokens = greatest(daily_usage.reserved_tokens - released.tokens, 0), updated_at = now()
+    from released where daily_usage.user_id = $3 and daily_usage.day = released.day and released.day <> $10::date
+  ),
+  reply as (
+    insert into conversations (user_id, thread_id, role, content, content_tokens, usage_tokens, usage_estimated, finish_reason)
+    select $3, $11, 'assistant', $12, $13::int, $7::int, false, 'stop' from owned
+    returning id
+  ),
+  closed as (
+    update turns set assistant_message_id = reply.id, status = 'completed', finished_at = now(),
+      usage_tokens = $7::int, usage_estimated = false
+    from reply where turns.id = $1
+    returning turns.id
+  )
+  select (select id from reply) as message_id from closed`;
 
 const OWNER = randomUUID();
 
@@ -74,22 +102,20 @@ export async function baselineTurn(raw: RawDb, sdk: SdkClient, body: ChatRequest
     turnId, userId, threadId, null, hash, OWNER, 6,
   ]);
   if (!started) throw new Error('baseline turn: the thread lock was taken (one turn per user at a time)');
-  const context = await raw.query(CONTEXT, [threadId, threadId, 400, 7758]);
-  await raw.query(ATTACHMENTS, [context.map((row) => row.id), userId]);
+  await raw.query(CONTEXT, [threadId, 400, 7758]);
   // The engine stores the first token at once and the rest as one batched event (a 60-token reply: 2 events).
   let first: Promise<unknown> | undefined;
   const reply = await streamWithSdk(sdk, body, performance.now(), (content) => {
-    first ??= raw.query(TURN_EVENT, [turnId, 1, 0, 'token', content]);
+    first ??= raw.query(TURN_EVENTS, [turnId, [1], [0], ['token'], [content]]);
   });
   await first;
   const rest = reply.text.slice(reply.firstContent.length);
-  if (rest) await raw.query(TURN_EVENT, [turnId, 2, 0, 'token', rest]);
+  if (rest) await raw.query(TURN_EVENTS, [turnId, [2], [0], ['token'], [rest]]);
   const promptTokens = Math.max(0, reply.totalTokens - reply.deltas);
-  await raw.transaction(async (query) => {
-    await query(LEDGER, [userId, turnId, 0, promptTokens, reply.deltas, reply.totalTokens, 0, false]);
-    await query(USAGE, [userId, reply.totalTokens]);
-    const [saved] = await query(REPLY, [userId, threadId, 'assistant', reply.text, reply.deltas, reply.totalTokens, false, 'stop']);
-    await query(CLOSE_TURN, [saved?.id, 'completed', reply.totalTokens, false, turnId, OWNER, 'running']);
-  });
+  const day = new Date().toISOString().slice(0, 10);
+  const [closed] = await raw.query(CLOSE_TURN, [
+    turnId, OWNER, userId, 0, promptTokens, reply.deltas, reply.totalTokens, 0, false, day, threadId, reply.text, reply.deltas,
+  ]);
+  if (!closed) throw new Error('baseline turn: the turn was not closed');
   return reply.text;
 }
