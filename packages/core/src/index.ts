@@ -23,7 +23,9 @@ export {
   type StoredMessage,
   type Role,
 } from './store/messages';
-export { loadContext, type ContextMessage, type LoadContextOptions } from './store/context';
+export { CONTEXT_WINDOW, loadContext, type ContextMessage, type LoadContextOptions } from './store/context';
+// The statements baseline A runs raw in the server's benchmark, so it stays the SQL a turn sends.
+export { APPEND_TURN_EVENTS } from './store/turns';
 export {
   openDatabase,
   migrationsDir,

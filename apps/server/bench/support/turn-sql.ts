@@ -1,14 +1,15 @@
 /**
- * Baseline A: the statements one FixThread turn sends, as core's store sends them (the start CTE that takes the
- * thread's advisory lock and inserts the question, the thread and the turn record at once; the context window,
- * which says which questions have photos, so none are read for a text thread; the stored token events, the first
- * at once and the rest as one batch; the one statement that charges the last call, saves the reply, returns the
- * reservation and closes the turn), run straight through the driver around one openai SDK stream from the same
- * fake. No Drizzle, engine, row-level security or HTTP: each statement is one round trip of its own, where the
- * server wraps each in the scope's BEGIN, set_config and COMMIT (still one round trip).
+ * Baseline A: the statements one FixThread turn sends (the start CTE that takes the thread's advisory lock and
+ * inserts the question, the thread and the turn record at once; the context window, which says which questions
+ * have photos, so none are read for a text thread; the token events, the first at once and the rest as one batch;
+ * the one statement that charges the last call, saves the reply, returns the reservation and closes the turn), run
+ * straight through the driver around one openai SDK stream from the same fake. The context window and the events
+ * are core's own statement texts, imported, so they cannot drift. No Drizzle, engine, row-level security or HTTP:
+ * each statement is one round trip of its own, where the server wraps each in the scope's BEGIN, set_config and
+ * COMMIT (still one round trip).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { threadIdFor } from '@fixthread/core';
+import { APPEND_TURN_EVENTS, CONTEXT_WINDOW, threadIdFor } from '@fixthread/core';
 import type { ChatRequestBody } from '@fixthread/testing';
 import type { RawDb } from './databases';
 import { streamWithSdk, type SdkClient } from './openai-sdk';
@@ -26,26 +27,6 @@ const START_TURN = `with gate as (select pg_try_advisory_xact_lock(hashtext($1))
   select $8, $9, $10, $11, $12, 'running', $13, now() + make_interval(secs => $14::float8), now(), question.id
   from question
   returning user_message_id, not exists (select 1 from thread where title is not null) as untitled, null::int as replaced_id`;
-
-const CONTEXT = `select w.id, w.role, w.content, w.tokens,
-    w.role = 'user' and exists (select 1 from attachments a where a.message_id = w.id) as has_photos
-  from (
-    select id, role, content, tokens,
-           sum(tokens) over (order by id desc rows between unbounded preceding and current row) as running,
-           row_number() over (order by id desc) as rn
-    from (
-      select id, role, content, coalesce(content_tokens, ceil(length(content) / 3.0)::int) + 4 as tokens
-      from conversations
-      where thread_id >= $1 and thread_id <= $1 and superseded_at is null
-      order by thread_id desc, id desc
-      limit $2
-    ) newest
-  ) w
-  where w.running <= $3 or w.rn = 1
-  order by w.id asc`;
-
-const TURN_EVENTS = `insert into turn_events (turn_id, seq, round, type, content)
-  select $1, seq, round, type, content from unnest($2::int[], $3::int[], $4::text[], $5::text[]) as e(seq, round, type, content)`;
 
 const CLOSE_TURN = `with owned as (
     select id from turns where id = $1 and owner = $2 and status = 'running' for update
@@ -102,15 +83,15 @@ export async function baselineTurn(raw: RawDb, sdk: SdkClient, body: ChatRequest
     turnId, userId, threadId, null, hash, OWNER, 6,
   ]);
   if (!started) throw new Error('baseline turn: the thread lock was taken (one turn per user at a time)');
-  await raw.query(CONTEXT, [threadId, 400, 7758]);
+  await raw.query(CONTEXT_WINDOW, [threadId, 400, 7758]);
   // The engine stores the first token at once and the rest as one batched event (a 60-token reply: 2 events).
   let first: Promise<unknown> | undefined;
   const reply = await streamWithSdk(sdk, body, performance.now(), (content) => {
-    first ??= raw.query(TURN_EVENTS, [turnId, [1], [0], ['token'], [content]]);
+    first ??= raw.query(APPEND_TURN_EVENTS, [turnId, [1], [0], ['token'], [content]]);
   });
   await first;
   const rest = reply.text.slice(reply.firstContent.length);
-  if (rest) await raw.query(TURN_EVENTS, [turnId, [2], [0], ['token'], [rest]]);
+  if (rest) await raw.query(APPEND_TURN_EVENTS, [turnId, [2], [0], ['token'], [rest]]);
   const promptTokens = Math.max(0, reply.totalTokens - reply.deltas);
   const day = new Date().toISOString().slice(0, 10);
   const [closed] = await raw.query(CLOSE_TURN, [

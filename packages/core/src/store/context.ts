@@ -53,7 +53,7 @@ export async function loadContextRows(db: Db, userId: string, options: LoadConte
  * have some spares the turn a read of the rest. Raw (`queryRows`): a window is up to 400 rows, and mapping
  * them through Drizzle cost more than the read.
  */
-const CONTEXT_WINDOW = `select w.id, w.role, w.content, w.tokens,
+export const CONTEXT_WINDOW = `select w.id, w.role, w.content, w.tokens,
     w.role = 'user' and exists (select 1 from attachments a where a.message_id = w.id) as has_photos
   from (
     select id, role, content, tokens,

@@ -296,7 +296,7 @@ export async function appendTurnEvents(db: Db, turnId: string, chunks: StreamedC
   ]);
 }
 
-const APPEND_TURN_EVENTS = `insert into turn_events (turn_id, seq, round, type, content)
+export const APPEND_TURN_EVENTS = `insert into turn_events (turn_id, seq, round, type, content)
   select $1, seq, round, type, content from unnest($2::int[], $3::int[], $4::text[], $5::text[]) as e(seq, round, type, content)`;
 
 export async function turnEventsAfter(db: Db, turnId: string, afterSeq: number): Promise<StreamedChunk[]> {
