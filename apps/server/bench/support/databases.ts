@@ -16,6 +16,8 @@ export type RawQuery = (text: string, params: unknown[]) => Promise<Row[]>;
 export interface RawDb {
   query: RawQuery;
   transaction(work: (query: RawQuery) => Promise<void>): Promise<void>;
+  /** Statements in one transaction, in one round trip on postgres.js (as core's `queryBatch`); rows of each. */
+  batch(statements: [text: string, params: unknown[]][]): Promise<Row[][]>;
 }
 
 export interface BenchDatabase {
@@ -101,6 +103,12 @@ function rawPglite(pg: PGlite): RawDb {
     transaction: async (work) => {
       await pg.transaction((tx) => work(via(tx)));
     },
+    batch: (statements) =>
+      pg.transaction(async (tx) => {
+        const results: Row[][] = [];
+        for (const [text, params] of statements) results.push((await tx.query<Row>(text, params)).rows);
+        return results;
+      }),
   };
 }
 
@@ -114,5 +122,7 @@ function rawPostgres(sql: Sql): RawDb {
     transaction: async (work) => {
       await sql.begin((tx) => work(via(tx)));
     },
+    batch: async (statements) =>
+      (await sql.begin((tx) => statements.map(([text, params]) => tx.unsafe<Row[]>(text, params as never[], { prepare: true })))) as Row[][],
   };
 }

@@ -1,17 +1,17 @@
 /**
  * Baseline A: the statements one FixThread turn sends (the start CTE that takes the thread's advisory lock and
  * inserts the question, the thread and the turn record at once; the context window, which says which questions
- * have photos, so none are read for a text thread; the token events, the first at once and the rest as one batch;
- * the one statement that charges the last call, saves the reply, returns the reservation and closes the turn), run
+ * have photos, so none are read for a text thread, in the same transaction and round trip; the first token's event
+ * at once; the thread's lock and then the one statement that stores the rest of the events, charges the last call,
+ * saves the reply, returns the reservation and closes the turn, again one transaction and round trip), run
  * straight through the driver around one openai SDK stream from the same fake. The context window and the events
  * are core's own statement texts, imported, so they cannot drift. No Drizzle, engine, row-level security or HTTP:
- * each statement is one round trip of its own, where the server wraps each in the scope's BEGIN, set_config and
- * COMMIT (still one round trip).
+ * three round trips a turn, where the server adds the scope's set_config to each transaction (still one round trip).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { APPEND_TURN_EVENTS, CONTEXT_WINDOW, threadIdFor } from '@fixthread/core';
 import type { ChatRequestBody } from '@fixthread/testing';
-import type { RawDb } from './databases';
+import type { RawDb, Row } from './databases';
 import { streamWithSdk, type SdkClient } from './openai-sdk';
 
 const START_TURN = `with gate as (select pg_try_advisory_xact_lock(hashtext($1)) as ok),
@@ -36,6 +36,12 @@ const CLOSE_TURN = `with owned as (
     select $3, $1, $4::int, $5::int, $6::int, $7::int, $8::int, $9::boolean from owned
     on conflict (turn_id, round) do nothing
     returning total_tokens
+  ),
+  events as (
+    insert into turn_events (turn_id, seq, round, type, content)
+    select $1, e.seq, e.round, e.type, e.content
+    from unnest($14::int[], $15::int[], $16::text[], $17::text[]) as e(seq, round, type, content)
+    where exists (select 1 from owned)
   ),
   usage as (
     insert into user_usage (user_id, total_tokens) select $3, total_tokens from charged
@@ -71,6 +77,7 @@ const CLOSE_TURN = `with owned as (
   select (select id from reply) as message_id from closed`;
 
 const OWNER = randomUUID();
+const LOCK_THREAD = `select pg_advisory_xact_lock(hashtext($1))::text as locked`;
 
 /** One baseline-A turn; returns the streamed text. */
 export async function baselineTurn(raw: RawDb, sdk: SdkClient, body: ChatRequestBody, userId: string, message: string): Promise<string> {
@@ -78,25 +85,27 @@ export async function baselineTurn(raw: RawDb, sdk: SdkClient, body: ChatRequest
   const turnId = randomUUID();
   const hash = createHash('sha256').update(message).digest('hex');
   const tokens = Math.ceil(message.length / 4);
-  const [started] = await raw.query(START_TURN, [
-    `fixthread:thread:${threadId}`, userId, threadId, message, tokens, threadId, userId,
-    turnId, userId, threadId, null, hash, OWNER, 6,
-  ]);
+  // The start and the context window in one transaction, one round trip, as the engine sends them.
+  const [[started]] = (await raw.batch([
+    [START_TURN, [`fixthread:thread:${threadId}`, userId, threadId, message, tokens, threadId, userId, turnId, userId, threadId, null, hash, OWNER, 6]],
+    [CONTEXT_WINDOW, [threadId, 400, 7758]],
+  ])) as [Row[], Row[]];
   if (!started) throw new Error('baseline turn: the thread lock was taken (one turn per user at a time)');
-  await raw.query(CONTEXT_WINDOW, [threadId, 400, 7758]);
   // The engine stores the first token at once and the rest as one batched event (a 60-token reply: 2 events).
   let first: Promise<unknown> | undefined;
   const reply = await streamWithSdk(sdk, body, performance.now(), (content) => {
     first ??= raw.query(APPEND_TURN_EVENTS, [turnId, [1], [0], ['token'], [content]]);
   });
   await first;
+  // The rest goes in with the close, as the engine stores a reply's last events.
   const rest = reply.text.slice(reply.firstContent.length);
-  if (rest) await raw.query(APPEND_TURN_EVENTS, [turnId, [2], [0], ['token'], [rest]]);
+  const tail = rest ? [[2], [0], ['token'], [rest]] : [[], [], [], []];
   const promptTokens = Math.max(0, reply.totalTokens - reply.deltas);
   const day = new Date().toISOString().slice(0, 10);
-  const [closed] = await raw.query(CLOSE_TURN, [
-    turnId, OWNER, userId, 0, promptTokens, reply.deltas, reply.totalTokens, 0, false, day, threadId, reply.text, reply.deltas,
-  ]);
+  // The thread's lock, then the close, in one transaction and one round trip, as the engine closes a turn.
+  const [, [closed]] = (await raw.batch([[LOCK_THREAD, [`fixthread:thread:${threadId}`]], [CLOSE_TURN, [
+    turnId, OWNER, userId, 0, promptTokens, reply.deltas, reply.totalTokens, 0, false, day, threadId, reply.text, reply.deltas, ...tail,
+  ]]])) as [Row[], Row[]];
   if (!closed) throw new Error('baseline turn: the turn was not closed');
   return reply.text;
 }

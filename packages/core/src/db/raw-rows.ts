@@ -1,4 +1,5 @@
 import type { SQL } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import type { Db } from './db';
 
 /** Rows of a raw statement, whichever driver ran it (postgres.js answers an array, PGlite `{ rows }`). */
@@ -35,3 +36,55 @@ export async function queryRows<T>(db: Db, text: string, params: unknown[]): Pro
 type RawClient =
   | { unsafe(text: string, params: unknown[], options: { prepare: boolean }): PromiseLike<unknown> }
   | { query(text: string, params: unknown[]): Promise<{ rows: unknown[] }> };
+
+/** A statement with `$1`… placeholders and its parameters. */
+export interface RawStatement {
+  text: string;
+  params: unknown[];
+}
+
+/** A Drizzle-built statement as its text and parameters, as `db.execute` would send it. */
+export function rawStatement(db: Db, statement: SQL): RawStatement {
+  const { sql: text, params } = (db as unknown as { dialect: { sqlToQuery(sql: SQL): { sql: string; params: unknown[] } } }).dialect.sqlToQuery(
+    statement,
+  );
+  return { text, params };
+}
+
+/**
+ * Statements run in order in one transaction, each prepared, and the rows of each. On postgres.js (patched) they
+ * go in one round trip with their BEGIN and COMMIT, where a statement each costs a round trip each; PGlite, in
+ * process, runs them one after the other. A failing statement fails the batch, and nothing of it is kept.
+ */
+export async function queryBatch(db: Db, statements: RawStatement[]): Promise<unknown[][]> {
+  const client = (db as unknown as { $client: BatchClient }).$client;
+  let running: RawStatement | undefined;
+  try {
+    if ('batch' in client) return await client.batch(statements);
+    if ('unsafe' in client) {
+      return (await client.begin((sql) => statements.map(({ text, params }) => sql.unsafe(text, params, { prepare: true })))) as unknown[][];
+    }
+    return await client.transaction(async (tx) => {
+      const results: unknown[][] = [];
+      for (const statement of statements) {
+        running = statement;
+        results.push((await tx.query(statement.text, statement.params)).rows);
+      }
+      return results;
+    });
+  } catch (error) {
+    // Wrapped as Drizzle wraps a failed statement, so it is logged the same way (the statement, never its
+    // parameters: see the server's sanitized-database-error) and found by the same checks of its cause.
+    const named = (error as { query?: unknown } | null)?.query;
+    const failed = statements.find((statement) => statement.text === named) ?? running ?? statements.at(-1);
+    throw new DrizzleQueryError(failed?.text ?? '', failed?.params ?? [], error instanceof Error ? error : undefined);
+  }
+}
+
+type BatchClient =
+  | { batch(statements: RawStatement[]): Promise<unknown[][]> }
+  | {
+      unsafe: unknown;
+      begin(work: (sql: { unsafe(text: string, params: unknown[], options: { prepare: boolean }): unknown }) => unknown[]): Promise<unknown>;
+    }
+  | { transaction<T>(work: (tx: { query(text: string, params: unknown[]): Promise<{ rows: unknown[] }> }) => Promise<T>): Promise<T> };

@@ -3,6 +3,7 @@ import { drizzle as drizzlePglite, PgliteDatabase } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { isDatabaseUnreachable } from './database-guard';
+import type { RawStatement } from './raw-rows';
 import type { Db } from './db';
 import * as schema from './schema';
 
@@ -138,8 +139,17 @@ function postgresScoped(client: postgres.Sql, scope: [string, string]): Db {
     })) as unknown as [unknown, unknown];
     return rows;
   };
+  /** Statements in one transaction of their own (`queryBatch`), all of it in one round trip. */
+  const batch = async (statements: RawStatement[]) => {
+    const [, ...results] = (await client.begin((sql) => [
+      sql.unsafe(SET_SCOPE, scope, { prepare: true }),
+      ...statements.map(({ text, params }) => sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })),
+    ])) as unknown as unknown[][];
+    return results;
+  };
   const scoped = {
     options: client.options,
+    batch,
     unsafe: (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => ({
       then: (onFulfilled?: (rows: unknown) => unknown, onRejected?: (error: unknown) => unknown) =>
         statement(query, params, options, false).then(onFulfilled, onRejected),

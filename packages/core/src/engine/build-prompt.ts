@@ -31,10 +31,10 @@ export interface Prompt {
  */
 export async function buildPrompt(
   deps: PromptDependencies,
-  turn: { userId: string; threadId: string; userMessageId: number },
+  turn: { userId: string; threadId: string; userMessageId: number; context?: ContextRow[] | undefined },
 ): Promise<Prompt> {
-  const budget = Math.max(deps.maxContextTokens - deps.fixedPromptTokens, 1);
-  const rows = await loadContextRows(deps.db, turn.userId, { maxTokens: budget, threadId: turn.threadId });
+  const budget = contextBudget(deps);
+  const rows = turn.context ?? (await loadContextRows(deps.db, turn.userId, { maxTokens: budget, threadId: turn.threadId }));
   const questionIds = rows.filter((row) => row.hasPhotos).map((row) => row.id);
   const photos = await attachmentsOfMessages(deps.db, turn.userId, questionIds);
   const questionPhotos = photos.filter((photo) => photo.messageId === turn.userMessageId).length;
@@ -48,6 +48,11 @@ export async function buildPrompt(
   for (const image of images) imagesOf.set(image.messageId, [...(imagesOf.get(image.messageId) ?? []), image]);
   const messages = plan.rows.map((row) => withPhotos(row, plan, imagesOf.get(row.id) ?? []));
   return { messages: withSystemPrompt(deps, messages), imageTokens: plan.tokens, questionPhotos };
+}
+
+/** Tokens the thread's messages may take: the context, less the system prompt and tool definitions. */
+export function contextBudget(deps: Pick<PromptDependencies, 'maxContextTokens' | 'fixedPromptTokens'>): number {
+  return Math.max(deps.maxContextTokens - deps.fixedPromptTokens, 1);
 }
 
 function withSystemPrompt(deps: PromptDependencies, history: ChatMessage[]): ChatMessage[] {

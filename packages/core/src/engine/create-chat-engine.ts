@@ -25,6 +25,7 @@ import { dailyBudget } from './daily-budget';
 import type { SessionLimits } from '../limits/session-limits';
 import { countTokens } from '../tokens';
 import type { ChatEngineOptions } from './options';
+import { contextBudget } from './build-prompt';
 import { fixedPromptTokens, runTurn, type TurnDependencies } from './run-turn';
 import { storedTurn } from './stored-turn';
 import { ThreadQueue } from './thread-queue';
@@ -159,7 +160,8 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
       }
       // The common case, a free thread: the turn and its question in one statement.
       release = queue.tryAcquire(local.threadId);
-      const started = release ? await guard(() => startTurnNow(userDb(userId), turn, question), 'start_turn') : undefined;
+      const window = { maxTokens: contextBudget(deps) };
+      const started = release ? await guard(() => startTurnNow(userDb(userId), turn, question, window), 'start_turn') : undefined;
       if (started) return runLocalTurn(local, started, release!, text, asked.mode);
       const found = await guard(() => createTurn(userDb(userId), { ...turn, userId, threadId: local.threadId }), 'queue_turn');
       if (found.created) {
@@ -247,6 +249,7 @@ export function createChatEngine(options: ChatEngineOptions): ChatEngine {
             ...local,
             userMessageId,
             mode,
+            context: started.context,
             signal: local.controller.signal,
             abort: (reason) => local.controller.abort(reason),
           });

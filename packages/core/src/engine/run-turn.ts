@@ -7,7 +7,8 @@ import { closeTurnWithReply } from '../store/close-turn';
 import { chargedRounds, chargeModelCall, chargeModelCallIn } from '../store/ledger';
 import { insertAssistantMessageIn, type ToolCallRecord } from '../store/messages';
 import { uniqueSources } from '../store/sources';
-import { appendTurnEvents, finishTurn } from '../store/turns';
+import type { ContextRow } from '../store/context';
+import { appendTurnEvents, finishTurn, type StreamedChunk } from '../store/turns';
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from '../tokens';
 import { buildPrompt, type Prompt } from './build-prompt';
 import { streamCompletion, TurnAborted } from './llm/stream-completion';
@@ -49,6 +50,8 @@ export interface RunningTurn {
   threadId: string;
   userMessageId: number;
   mode?: TurnMode | undefined;
+  /** The context window, when it was read with the turn's start. */
+  context?: ContextRow[] | undefined;
   log: TurnLog;
   signal: AbortSignal;
   /** Aborts the model call when the turn cannot go on (its events can no longer be stored). */
@@ -85,10 +88,13 @@ async function runWatchedTurn(deps: TurnDependencies, turn: RunningTurn, watch: 
     const reply = deps.llm
       ? await replyWithModel(deps, deps.llm, prompt, writer, usage, turn.signal)
       : await replyOffline(deps, prompt, writer, usage, turn.signal);
-    await writer.flushed();
-    const content = turn.log.text();
-    const { owned, messageId, contentTokens } = await saveReply(deps, turn, content, reply, usage);
+    // A reply without tool calls stores its last events with the close (one round trip fewer); one with tool
+    // calls closes in a transaction of its own, after everything it streamed is stored.
+    const tail = reply.toolCalls.length === 0 ? await writer.takeTail() : await writer.flushed().then(() => []);
+    const content = turn.log.text() + tail.map((chunk) => (chunk.type === 'token' ? chunk.content : '')).join('');
+    const { owned, messageId, contentTokens } = await saveReply(deps, turn, content, reply, usage, tail);
     if (!owned) throw new UpstreamUnavailable('This reply was interrupted. Please ask again.');
+    writer.publish(tail);
     const totals = { total_tokens: usage.totalTokens, estimated: usage.estimated };
     watch.ended(reply.finishReason === 'stopped' ? 'stopped' : 'completed', { streamedTokens: contentTokens, usage: totals });
     turn.log.finish({
@@ -157,6 +163,7 @@ async function saveReply(
   content: string,
   reply: Reply,
   usage: TurnUsage,
+  tail: StreamedChunk[],
 ): Promise<{ owned: boolean; messageId: number; contentTokens: number }> {
   // Tokenizing a long reply takes a while; done inside the transaction it would count against the database's
   // deadline, which could then report an outage for a reply that is in fact saved.
@@ -173,7 +180,7 @@ async function saveReply(
   const save = (toolCalls: ToolCallRecord[]) => {
     // The common case, a reply without tool calls, closes its turn in one statement.
     if (toolCalls.length === 0) {
-      const closing = { ...saved, turnId: turn.id, owner: deps.owner, userId: turn.userId, status, charge: usage.uncharged ?? null };
+      const closing = { ...saved, turnId: turn.id, owner: deps.owner, userId: turn.userId, status, charge: usage.uncharged ?? null, events: tail };
       return deps
         .guard(() => closeTurnWithReply(deps.db, closing), 'finish_turn')
         .then((closed) => ({ owned: closed !== undefined, messageId: closed?.messageId ?? 0, contentTokens }));

@@ -26,6 +26,7 @@ export class TurnWriter {
   private nextSeq = 1;
   private writing: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
+  private closed = false;
 
   constructor(private readonly target: TurnWriterTarget) {}
 
@@ -34,7 +35,7 @@ export class TurnWriter {
   }
 
   token(content: string, round: number): void {
-    if (content === '') return;
+    if (content === '' || this.closed) return;
     const last = this.pending.at(-1);
     if (last?.type === 'token' && last.round === round) last.pieces.push(content);
     else this.pending.push({ type: 'token', round, pieces: [content] });
@@ -42,6 +43,7 @@ export class TurnWriter {
   }
 
   status(content: string, round: number): void {
+    if (this.closed) return;
     this.pending.push({ type: 'status', round, pieces: [content] });
     this.schedule();
   }
@@ -52,8 +54,32 @@ export class TurnWriter {
     if (this.failure) throw this.failure.error;
   }
 
+  /**
+   * Ends the writer: waits for the write in flight, then hands back what is left, numbered but neither stored
+   * nor published, for the caller to store with the turn's close and then `publish`. The last batch so costs
+   * no write of its own; nothing given to the writer afterwards is kept.
+   */
+  async takeTail(): Promise<StreamedChunk[]> {
+    this.closed = true;
+    await this.flushed();
+    const tail = this.numbered();
+    this.pending = [];
+    return tail;
+  }
+
+  /** Publishes a tail that `takeTail` handed back, once it is stored. */
+  publish(chunks: StreamedChunk[]): void {
+    if (chunks.length > 0) this.target.publish(chunks);
+  }
+
+  private numbered(): StreamedChunk[] {
+    return this.pending.map(
+      (chunk): StreamedChunk => ({ seq: this.nextSeq++, round: chunk.round, type: chunk.type, content: chunk.pieces.join('') }),
+    );
+  }
+
   private schedule(): void {
-    if (this.writing || this.failure) return;
+    if (this.writing || this.failure || this.closed) return;
     this.writing = this.writeAll().finally(() => {
       this.writing = undefined;
       // Events that arrived after the loop's last look would otherwise wait for the next one.
@@ -62,10 +88,9 @@ export class TurnWriter {
   }
 
   private async writeAll(): Promise<void> {
-    while (this.pending.length > 0 && !this.failure) {
-      const batch = this.pending.map(
-        (chunk): StreamedChunk => ({ seq: this.nextSeq++, round: chunk.round, type: chunk.type, content: chunk.pieces.join('') }),
-      );
+    // Once closed, what is left is the tail, stored with the turn's close.
+    while (this.pending.length > 0 && !this.failure && !this.closed) {
+      const batch = this.numbered();
       this.pending = [];
       try {
         await this.target.persist(batch);

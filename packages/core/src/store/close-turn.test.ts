@@ -1,20 +1,27 @@
 import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
 import { and, asc, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../db/db';
 import { rowLevelSecurity } from '../db/row-level-security';
-import { conversations, dailyUsage, turnReservations, turns, usageLedger, userUsage } from '../db/schema';
+import { conversations, dailyUsage, turnEvents, turnReservations, turns, usageLedger, userUsage } from '../db/schema';
 import { testDrivers } from '../testing';
 import { newUserId, useFreshDatabase } from '../../test/helpers';
 import { closeTurnWithReply, type ClosingReply } from './close-turn';
 import { reserveDailyTokens, utcDay } from './daily-usage';
 import { chargeModelCall, chargeModelCallIn, type ModelCallUsage } from './ledger';
 import { insertAssistantMessageIn } from './messages';
-import { finishTurn, recoverAbandonedTurns, startTurnNow } from './turns';
+import { appendTurnEvents, finishTurn, recoverAbandonedTurns, startTurnNow, type StreamedChunk } from './turns';
 
 const OWNER = 'instance-a';
 const CHARGE: ModelCallUsage = { round: 1, promptTokens: 1_200, completionTokens: 330, totalTokens: 1_530, cachedTokens: 200, estimated: false };
 const ZERO: ModelCallUsage = { round: 1, promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: null, estimated: true };
+/** A reply's last events, as the writer hands them to the close: text that needs quoting, a status, another round. */
+const TAIL: StreamedChunk[] = [
+  { seq: 2, round: 0, type: 'token', content: 'Descale it: the "steam" switch, {furred}\\ up, ' },
+  { seq: 3, round: 0, type: 'status', content: 'Searching iFixit…' },
+  { seq: 4, round: 1, type: 'token', content: 'ü, 🔧 and a comma, then NULL' },
+];
 const today = () => utcDay(new Date());
 const yesterday = () => utcDay(new Date(Date.now() - 86_400_000));
 
@@ -122,7 +129,12 @@ describe.each(testDrivers())('closeTurnWithReply on $name', (driver) => {
       .from(turnReservations)
       .where(eq(turnReservations.userId, userId))
       .orderBy(asc(turnReservations.tokens));
-    return { turn, replies, ledger, total: usage?.total ?? null, days, reservations };
+    const events = await db
+      .select({ seq: turnEvents.seq, round: turnEvents.round, type: turnEvents.type, content: turnEvents.content })
+      .from(turnEvents)
+      .where(eq(turnEvents.turnId, turnId))
+      .orderBy(asc(turnEvents.seq));
+    return { turn, replies, ledger, total: usage?.total ?? null, days, reservations, events };
   }
 
   /** Two users' effects compared: ids, turn ids and thread ids differ by construction, the rest must not. */
@@ -230,7 +242,7 @@ describe.each(testDrivers())('closeTurnWithReply on $name', (driver) => {
       if (which !== 'a wrong owner') await reserveFor(turn.db, turn.userId, turn.turnId, { day: today(), tokens: 500 });
       const before = await effects(turn.userId, turn.turnId);
       // A round not charged yet, so a ledger row written by mistake would not be hidden by the conflict.
-      const reply = replyOf(turn, { owner, charge: { ...CHARGE, round: 7 } });
+      const reply = replyOf(turn, { owner, charge: { ...CHARGE, round: 7 }, events: TAIL.map((e) => ({ ...e, seq: e.seq + 10 })) });
       expect(await closeTurnWithReply(turn.db, reply)).toBeUndefined();
       expect(await effects(turn.userId, turn.turnId)).toEqual(before);
       expect(before.reservations).toEqual([{ turnId: turn.turnId, day: today(), tokens: 500 }]);
@@ -285,7 +297,7 @@ describe.each(testDrivers())('closeTurnWithReply on $name', (driver) => {
     const turn = await runningTurn({ day: today(), tokens: 500 });
     await reserveFor(turn.db, turn.userId, randomUUID(), { day: today(), tokens: 300 });
     // One handle is enough: on Postgres each close takes its own pooled connection, so they really race (PGlite serialises them).
-    const results = await Promise.all(Array.from({ length: 4 }, () => closeTurnWithReply(turn.db, replyOf(turn))));
+    const results = await Promise.all(Array.from({ length: 4 }, () => closeTurnWithReply(turn.db, replyOf(turn, { events: TAIL }))));
     const winners = results.filter((r) => r !== undefined);
     expect(winners).toHaveLength(1);
     const after = await effects(turn.userId, turn.turnId);
@@ -294,6 +306,56 @@ describe.each(testDrivers())('closeTurnWithReply on $name', (driver) => {
     expect(after.ledger).toEqual([{ ...CHARGE }]);
     expect(after.total).toBe(1_530);
     expect(after.days).toEqual([{ day: today(), used: 1_530, reserved: 300 }]);
+    expect(after.events).toEqual(TAIL);
+  });
+
+  it('stores the last events with the close, after those stored already, exactly as given', async () => {
+    const turn = await runningTurn();
+    await appendTurnEvents(turn.db, turn.turnId, [{ seq: 1, round: 0, type: 'token', content: 'First, ' }]);
+    expect(await closeTurnWithReply(turn.db, replyOf(turn, { events: TAIL }))).toBeDefined();
+    const after = await effects(turn.userId, turn.turnId);
+    expect(after.events).toEqual([{ seq: 1, round: 0, type: 'token', content: 'First, ' }, ...TAIL]);
+    expect(after.turn?.status).toBe('completed');
+  });
+
+  it('an event the database refuses (a seq stored already) fails the whole close: nothing is written', async () => {
+    const turn = await runningTurn({ day: today(), tokens: 500 });
+    await appendTurnEvents(turn.db, turn.turnId, [{ seq: 2, round: 0, type: 'token', content: 'stored' }]);
+    const before = await effects(turn.userId, turn.turnId);
+    await expect(closeTurnWithReply(turn.db, replyOf(turn, { events: TAIL }))).rejects.toThrow();
+    expect(await effects(turn.userId, turn.turnId)).toEqual(before);
+    expect(before.turn?.status).toBe('running');
+  });
+
+  // A question whose start raced the close would otherwise land between the closing turn's question and reply.
+  it.runIf(driver.name === 'postgres')('waits for the thread lock a starting question holds, and a question cannot start while it closes', async () => {
+    const turn = await runningTurn();
+    const holder = postgres(database().url!, { max: 1, onnotice: () => {} });
+    let release = () => {};
+    try {
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holding = holder.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${`fixthread:thread:${turn.threadId}`}))`;
+        locked();
+        await held;
+      });
+      await lockTaken;
+      let closedAt = 0;
+      const closing = closeTurnWithReply(turn.db, replyOf(turn, { events: TAIL })).then((closed) => ((closedAt = performance.now()), closed));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closedAt, 'the close went ahead while the thread was locked').toBe(0);
+      expect((await effects(turn.userId, turn.turnId)).turn?.status).toBe('running');
+      const releasedAt = performance.now();
+      release();
+      await holding;
+      expect(await closing).toBeDefined();
+      expect(closedAt).toBeGreaterThanOrEqual(releasedAt);
+    } finally {
+      release();
+      await holder.end();
+    }
   });
 
   it("another user's handle cannot close the turn: it writes nothing for either user", async () => {
@@ -303,8 +365,8 @@ describe.each(testDrivers())('closeTurnWithReply on $name', (driver) => {
     const intruderDb = scoped().forUser(intruder);
     const before = await effects(victim.userId, victim.turnId);
     // Naming the victim, then itself, as the reply's user: the turn must stay out of reach either way.
-    expect(await closeTurnWithReply(intruderDb, replyOf(victim))).toBeUndefined();
-    expect(await closeTurnWithReply(intruderDb, replyOf(victim, { userId: intruder }))).toBeUndefined();
+    expect(await closeTurnWithReply(intruderDb, replyOf(victim, { events: TAIL }))).toBeUndefined();
+    expect(await closeTurnWithReply(intruderDb, replyOf(victim, { userId: intruder, events: TAIL }))).toBeUndefined();
     expect(await effects(victim.userId, victim.turnId)).toEqual(before);
     expect(await effects(intruder, victim.turnId)).toMatchObject({ replies: [], ledger: [], total: null, days: [], reservations: [] });
     // It was the handle that stopped it: the owner's own close still goes through.

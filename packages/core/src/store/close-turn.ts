@@ -1,9 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/db';
-import { rawRows } from '../db/raw-rows';
-import { conversations, dailyUsage, turnReservations, turns, usageLedger, userUsage } from '../db/schema';
+import { queryBatch, rawStatement } from '../db/raw-rows';
+import { conversations, dailyUsage, turnEvents, turnReservations, turns, usageLedger, userUsage } from '../db/schema';
 import { utcDay } from './daily-usage';
 import type { ModelCallUsage } from './ledger';
+import { lockThreadStatement, type StreamedChunk } from './turns';
 
 export interface ClosingReply {
   turnId: string;
@@ -19,13 +20,18 @@ export interface ClosingReply {
   status: 'completed' | 'stopped';
   /** The last model call, when it is not charged yet. */
   charge: ModelCallUsage | null;
+  /**
+   * The turn's last events, not stored yet: they go in with the close (only if the turn is still ours), so the
+   * turn's final batch costs no round trip of its own. Empty when everything streamed is stored already.
+   */
+  events?: StreamedChunk[];
 }
 
 /**
  * A reply without tool calls, with everything that closes its turn, in one statement: the last model call's
  * ledger row and what it adds to the user's total and day, the reply, the turn's reservation given back, and
- * the turn closed. It is what `finishTurn` with the reply and the charge writes, in one round trip instead of
- * seven, and it ends every ordinary turn.
+ * the turn closed, with the turn's last events. It is what `appendTurnEvents` and `finishTurn` with the reply
+ * and the charge write, in one round trip instead of eight, and it ends every ordinary turn.
  *
  * Everything hangs off `owned`, the turn row locked while it is still ours: when recovery took the turn, nothing
  * is written and the result is undefined, as `finishTurn` leaves things. The ledger row decides the charge
@@ -35,13 +41,27 @@ export interface ClosingReply {
  */
 export async function closeTurnWithReply(db: Db, reply: ClosingReply): Promise<{ messageId: number } | undefined> {
   const { turnId, owner, userId, charge } = reply;
+  const events = reply.events ?? [];
   const day = utcDay(new Date());
-  const [row] = await rawRows<{ message_id: number | null }>(
-    db,
-    sql`with owned as (
+  // The thread's lock first, in the same round trip: a question that started on the thread while this turn's
+  // reply went in would otherwise get an id below the reply's (its insert waits on the closing turn's row, then
+  // goes through), and the thread would read question, question, answer, answer.
+  const [, rows] = await queryBatch(db, [
+    lockThreadStatement(reply.threadId),
+    rawStatement(
+      db,
+      sql`with owned as (
         select id from ${turns} where id = ${turnId} and owner = ${owner} and status = 'running' for update
       ),
       ${charged(userId, turnId, charge)},
+      events as (
+        insert into ${turnEvents} (turn_id, seq, round, type, content)
+        select ${turnId}, e.seq, e.round, e.type, e.content
+        from unnest(${sql.param(events.map((e) => e.seq))}::int[], ${sql.param(events.map((e) => e.round))}::int[],
+                    ${sql.param(events.map((e) => e.type))}::text[], ${sql.param(events.map((e) => e.content))}::text[])
+             as e(seq, round, type, content)
+        where exists (select 1 from owned)
+      ),
       usage as (
         insert into ${userUsage} (user_id, total_tokens)
         select ${userId}, total_tokens from charged
@@ -80,7 +100,9 @@ export async function closeTurnWithReply(db: Db, reply: ClosingReply): Promise<{
         returning ${turns.id}
       )
       select (select id from reply) as message_id from closed`,
-  );
+    ),
+  ]);
+  const row = rows?.[0] as { message_id: number | null } | undefined;
   return row?.message_id == null ? undefined : { messageId: row.message_id };
 }
 

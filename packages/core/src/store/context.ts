@@ -1,5 +1,5 @@
 import type { Db } from '../db/db';
-import { queryRows } from '../db/raw-rows';
+import { queryRows, type RawStatement } from '../db/raw-rows';
 import { threadIdFor } from './thread-id';
 import type { Role } from './messages';
 
@@ -36,15 +36,28 @@ export async function loadContext(db: Db, userId: string, options: LoadContextOp
 
 /** `loadContext` with each message's id and counted tokens. */
 export async function loadContextRows(db: Db, userId: string, options: LoadContextOptions): Promise<ContextRow[]> {
-  const threadId = options.threadId ?? threadIdFor(userId);
-  const rows = await queryRows<{ id: number; role: Role; content: string; tokens: number; has_photos: boolean }>(
-    db,
-    CONTEXT_WINDOW,
-    [threadId, options.maxMessages ?? 400, options.maxTokens],
-  );
+  const { text, params } = contextWindow(userId, options);
+  return contextRowsOf(await queryRows(db, text, params));
+}
+
+/** The context window's statement, for `loadContextRows` or to send in a batch with other statements. */
+export function contextWindow(userId: string, options: LoadContextOptions): RawStatement {
+  return { text: CONTEXT_WINDOW, params: [options.threadId ?? threadIdFor(userId), options.maxMessages ?? 400, options.maxTokens] };
+}
+
+/** The rows `contextWindow` read, as the window of context rows. */
+export function contextRowsOf(rows: unknown[]): ContextRow[] {
   return fromQuestion(
-    rows.map(({ id, role, content, tokens, has_photos }) => ({ id, role, content, tokens: Number(tokens), hasPhotos: has_photos })),
+    (rows as WindowRow[]).map(({ id, role, content, tokens, has_photos }) => ({ id, role, content, tokens: Number(tokens), hasPhotos: has_photos })),
   );
+}
+
+interface WindowRow {
+  id: number;
+  role: Role;
+  content: string;
+  tokens: number | string;
+  has_photos: boolean;
 }
 
 /**

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, inArray, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/db';
-import { queryRows, rawRows, violatesUnique } from '../db/raw-rows';
+import { queryBatch, queryRows, rawRows, rawStatement, violatesUnique, type RawStatement } from '../db/raw-rows';
 import { conversations, threads, turnEvents, turns, type TurnRow, type TurnStatus } from '../db/schema';
 import { countTokens } from '../tokens';
 import { releaseReservationIn } from './daily-usage';
+import { contextRowsOf, contextWindow, type ContextRow, type LoadContextOptions } from './context';
 import { chargedRounds, chargeModelCallIn } from './ledger';
 import { linkQuestionPhotos } from './question-photos';
 
@@ -86,6 +87,8 @@ export interface StartedTurn {
   userMessageId: number;
   /** The thread had no title yet: the caller may give it one once this turn is answered. */
   untitled: boolean;
+  /** The context window, question included, when it was asked for and could be read with the start. */
+  context?: ContextRow[] | undefined;
 }
 
 /**
@@ -98,18 +101,26 @@ export async function startTurnNow(
   db: Db,
   turn: Omit<NewTurn, 'userId' | 'threadId'>,
   question: Question,
+  context?: Omit<LoadContextOptions, 'threadId'>,
 ): Promise<StartedTurn | undefined> {
-  try {
-    const row = await storeQuestion(
-      db,
-      question,
-      sql`${questionOnceThreadIsOurs(question, sql`true`)}
+  const statement = sql`${questionOnceThreadIsOurs(question, sql`true`)}
       insert into ${turns} (id, user_id, thread_id, client_message_id, message_hash, status, owner, lease_expires_at, started_at, user_message_id)
       select ${turn.id}, ${question.userId}, ${question.threadId}, ${turn.clientMessageId}, ${turn.messageHash}, 'running',
              ${turn.owner}, now() + ${leaseInterval(turn.leaseMs)}, now(), question.id
       from question
-      returning user_message_id, ${UNTITLED} as untitled, ${replacedQuestion(question)} as replaced_id`,
-    );
+      returning user_message_id, ${UNTITLED} as untitled, ${replacedQuestion(question)} as replaced_id`;
+  try {
+    if (context && storedInOneStatement(question)) {
+      // The window is read in the start's transaction, behind it, so it holds the question just stored: the
+      // turn's first two statements cost one round trip. On a busy thread nothing is stored and the read is moot.
+      const [rows, window] = await queryBatch(db, [
+        rawStatement(db, statement),
+        contextWindow(question.userId, { ...context, threadId: question.threadId }),
+      ]);
+      const row = rows?.[0] as StoredQuestionRow | undefined;
+      return row ? { userMessageId: row.user_message_id, untitled: row.untitled, context: contextRowsOf(window ?? []) } : undefined;
+    }
+    const row = await storeQuestion(db, question, statement);
     return row ? { userMessageId: row.user_message_id, untitled: row.untitled } : undefined;
   } catch (error) {
     if (violatesUnique(error, ONE_RUNNING_PER_THREAD) || violatesUnique(error, 'turns_user_client_message_id_key')) {
@@ -184,16 +195,19 @@ interface StoredQuestionRow {
  * (which carries the edited question's), runs it in a transaction with linking them, so a refused photo
  * undoes the question and the turn; the rest stays one statement, as the common case needs no more.
  */
-async function storeQuestion(db: Db, question: Question, statement: SQL): Promise<StoredQuestionRow | undefined> {
+/** A question without photos to link is stored by its statement alone; photos need a transaction around it. */
+function storedInOneStatement(question: Question): boolean {
   const mode = question.mode ?? 'ask';
   const ids = question.attachments;
-  if (mode === 'regenerate' || (mode === 'ask' && (ids === undefined || ids.length === 0))) {
-    return (await rawRows<StoredQuestionRow>(db, statement))[0];
-  }
+  return mode === 'regenerate' || (mode === 'ask' && (ids === undefined || ids.length === 0));
+}
+
+async function storeQuestion(db: Db, question: Question, statement: SQL): Promise<StoredQuestionRow | undefined> {
+  if (storedInOneStatement(question)) return (await rawRows<StoredQuestionRow>(db, statement))[0];
   return db.transaction(async (tx) => {
     const [row] = await rawRows<StoredQuestionRow>(tx, statement);
     if (row) {
-      await linkQuestionPhotos(tx, question.userId, { questionId: row.user_message_id, replacedId: row.replaced_id, ids });
+      await linkQuestionPhotos(tx, question.userId, { questionId: row.user_message_id, replacedId: row.replaced_id, ids: question.attachments });
     }
     return row;
   });
@@ -333,6 +347,9 @@ export async function finishTurn(
 ): Promise<boolean> {
   try {
     return await db.transaction(async (tx) => {
+      // The thread's lock before the reply goes in, as `closeTurnWithReply` takes it: a question started
+      // meanwhile would otherwise be stored with an id below the reply's.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('fixthread:thread:' || ${turns.threadId}))::text from ${turns} where ${turns.id} = ${turnId}`);
       const outcome = await write(tx);
       await releaseReservationIn(tx, turnId);
       const closed = await tx
@@ -496,6 +513,13 @@ function tryLockThread(threadId: string) {
 export async function lockThread(tx: Pick<Db, 'execute'>, threadId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`fixthread:thread:${threadId}`}))`);
 }
+
+/** `lockThread` as a statement to send in a batch (`queryBatch`) ahead of the statements it guards. */
+export function lockThreadStatement(threadId: string): RawStatement {
+  return { text: LOCK_THREAD, params: [`fixthread:thread:${threadId}`] };
+}
+
+const LOCK_THREAD = `select pg_advisory_xact_lock(hashtext($1))::text as locked`;
 
 function leaseInterval(ms: number) {
   return sql`make_interval(secs => ${ms / 1000}::float8)`;
