@@ -52,6 +52,7 @@ export async function streamTurnAsSse(
     // SQL). Fastify closes idle connections once, as shutdown starts; one that goes idle later would hold the
     // shutdown for the whole keep-alive timeout, so it is closed as its stream ends.
     const socket = res.socket;
+    corkForTick(res);
     res.end(() => {
       if (options.closing?.()) socket?.end();
     });
@@ -75,6 +76,17 @@ async function reportError(request: FastifyRequest, res: ServerResponse, error: 
  */
 async function writeEvent(res: ServerResponse, event: object, signal: AbortSignal, id?: string): Promise<void> {
   const idLine = id === undefined ? '' : `id: ${id}\n`;
+  corkForTick(res);
   if (res.write(`${idLine}data: ${JSON.stringify(event)}\n\n`)) return;
   await once(res, 'drain', { signal });
+}
+
+/**
+ * Events written in the same tick (a turn's last tokens, its done event and the response's end, typically) go
+ * out in one system call instead of one each; the response is uncorked on the next tick, so none waits for I/O.
+ */
+function corkForTick(res: ServerResponse): void {
+  if (res.writableCorked > 0) return;
+  res.cork();
+  process.nextTick(() => res.uncork());
 }
