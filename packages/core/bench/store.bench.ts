@@ -22,12 +22,20 @@ import { history } from '../src/store/messages';
 import { threadIdFor } from '../src/store/thread-id';
 import { openPgliteTestDatabase, openPostgresTestDatabase, type TestDatabase } from '../src/testing';
 import { MESSAGE_OVERHEAD_TOKENS } from '../src/tokens';
-import { benchTurnStatements, printTurnStatements, type TurnStatementsResult } from './turn-statements';
+import {
+  benchTurnByThreadLength,
+  benchTurnStatements,
+  printTurnByThreadLength,
+  printTurnStatements,
+  type TurnByLengthResult,
+  type TurnStatementsResult,
+} from './turn-statements';
 
 const SHORT = 100;
 /** Past loadContext's 400-row read cap: from here on, nothing should grow with the thread. */
 const MID = 1_000;
 const LONG = 100_000;
+const LONG_USER = 'bench-long';
 const HISTORY_LIMIT = 50;
 const MAX_TOKENS = 8_000;
 /** 76 + 4 framing = 80 tokens a message: 8000 fits exactly 100, so both threads return the same amount of context. */
@@ -85,7 +93,7 @@ async function benchDriver(name: string, database: TestDatabase): Promise<Row[]>
   const seedStart = performance.now();
   const short = 'bench-short';
   const mid = 'bench-mid';
-  const long = 'bench-long';
+  const long = LONG_USER;
   await seedThread(db, short, SHORT);
   await seedThread(db, mid, MID);
   await seedThread(db, long, LONG);
@@ -188,16 +196,19 @@ async function main(): Promise<void> {
   const started = performance.now();
   const results: Row[] = [];
   const turns: TurnStatementsResult[] = [];
+  const byLength: TurnByLengthResult[] = [];
   {
     await using pglite = await openPgliteTestDatabase();
     results.push(...(await benchDriver('pglite', pglite)));
     turns.push(await benchTurnStatements('pglite', pglite.db));
+    byLength.push(await benchTurnByThreadLength('pglite', pglite.db, LONG_USER, (userId, count) => seedThread(pglite.db, userId, count)));
   }
   const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   if (url) {
     await using pg = await openPostgresTestDatabase(url); // a fresh database, dropped afterwards
     results.push(...(await benchDriver('postgres', pg)));
     turns.push(await benchTurnStatements('postgres', pg.db));
+    byLength.push(await benchTurnByThreadLength('postgres', pg.db, LONG_USER, (userId, count) => seedThread(pg.db, userId, count)));
   } else {
     console.log('postgres: skipped (set TEST_DATABASE_URL or DATABASE_URL to include it)');
   }
@@ -207,6 +218,7 @@ async function main(): Promise<void> {
     `\nlong/short, long/1k = median on the ${LONG.toLocaleString('en-US')}-message thread ÷ median on the ${SHORT}- and ${MID.toLocaleString('en-US')}-message ones (≈ 1: cost independent of thread length).`,
   );
   printTurnStatements(turns);
+  printTurnByThreadLength(byLength);
   console.log(`total ${((performance.now() - started) / 1000).toFixed(1)}s`);
 }
 

@@ -76,9 +76,9 @@ export function requestChild<Reply extends { type: string }>(
       if (reply.type === 'error') reject(new Error(`server child: ${(reply as { message?: string }).message}`));
       else resolve(reply);
     };
-    const onExit = (code: number | null) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       cleanup();
-      reject(new Error(`server child exited (${code}) before answering ${message.type}`));
+      reject(new Error(`server child exited (${signal ?? code}) before answering ${message.type}`));
     };
     const cleanup = () => {
       child.off('message', onMessage);
@@ -86,6 +86,12 @@ export function requestChild<Reply extends { type: string }>(
     };
     child.on('message', onMessage);
     child.on('exit', onExit);
-    child.send(message);
+    // With a callback, a channel that closed already rejects this request instead of emitting an 'error' that
+    // would end the whole run.
+    child.send(message, (error) => {
+      if (!error) return;
+      cleanup();
+      reject(new Error(`server child: could not send ${message.type}: ${error.message}`));
+    });
   });
 }
