@@ -205,8 +205,15 @@ function collectWarnings(server: Started, into: MultiInstanceResult['warnings'])
 
 function summarizeLogLine(line: string): string {
   try {
-    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { type?: string; message?: string } };
-    return `level ${entry.level}: ${entry.msg ?? ''}${entry.err ? ` (${entry.err.type}: ${entry.err.message})` : ''}`;
+    const entry = JSON.parse(line) as {
+      level?: number;
+      msg?: string;
+      err?: { type?: string; message?: string; cause?: { code?: string; message?: string } };
+    };
+    // A database error's statement is long and says little; its cause (Postgres' code and message) says why.
+    const cause = entry.err?.cause ? ` caused by ${entry.err.cause.code ?? ''} ${entry.err.cause.message ?? ''}` : '';
+    const message = entry.err?.message?.split('\n')[0]?.slice(0, 120);
+    return `level ${entry.level}: ${entry.msg ?? ''}${entry.err ? ` (${entry.err.type}: ${message}${cause})` : ''}`;
   } catch {
     return line.slice(0, 300);
   }

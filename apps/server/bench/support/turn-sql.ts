@@ -46,13 +46,14 @@ const CLOSE_TURN = `with owned as (
   usage as (
     insert into user_usage (user_id, total_tokens) select $3, total_tokens from charged
     on conflict (user_id) do update set total_tokens = user_usage.total_tokens + excluded.total_tokens, updated_at = now()
+    returning 1 as locked
   ),
   released as (
     delete from turn_reservations where turn_id = $1 and exists (select 1 from owned) returning day, tokens
   ),
   today as (
     insert into daily_usage (user_id, day, used_tokens)
-    select $3, $10::date, coalesce((select total_tokens from charged), 0)
+    select $3, $10::date, coalesce((select total_tokens from charged), 0) + 0 * (select count(*) from usage)::int
     where exists (select 1 from charged where total_tokens > 0) or exists (select 1 from released where day = $10::date)
     on conflict (user_id, day) do update set
       used_tokens = daily_usage.used_tokens + excluded.used_tokens,

@@ -358,6 +358,21 @@ describe.each(testDrivers())('closeTurnWithReply on $name', (driver) => {
     }
   });
 
+  // A thread's first turn charges its title while the thread's next turn closes: both write the user's total and day.
+  it('a close racing another charge of the same user never deadlocks, and both are counted', async () => {
+    for (let round = 0; round < 40; round++) {
+      const turn = await runningTurn();
+      const [closed] = await Promise.all([
+        closeTurnWithReply(turn.db, replyOf(turn)),
+        chargeModelCall(turn.db, turn.userId, randomUUID(), { ...CHARGE, round: 1_000, totalTokens: 70 }),
+      ]);
+      expect(closed).toBeDefined();
+      const after = await effects(turn.userId, turn.turnId);
+      expect(after.total).toBe(1_530 + 70);
+      expect(after.days).toEqual([{ day: today(), used: 1_530 + 70, reserved: 0 }]);
+    }
+  });
+
   it("another user's handle cannot close the turn: it writes nothing for either user", async () => {
     const victim = await runningTurn({ day: today(), tokens: 500 });
     await chargeModelCall(victim.db, victim.userId, victim.turnId, { ...CHARGE, round: 0 });

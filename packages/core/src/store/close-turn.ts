@@ -66,6 +66,7 @@ export async function closeTurnWithReply(db: Db, reply: ClosingReply): Promise<{
         insert into ${userUsage} (user_id, total_tokens)
         select ${userId}, total_tokens from charged
         on conflict (user_id) do update set total_tokens = ${userUsage.totalTokens} + excluded.total_tokens, updated_at = now()
+        returning 1 as locked
       ),
       released as (
         delete from ${turnReservations} where turn_id = ${turnId} and exists (select 1 from owned)
@@ -73,7 +74,9 @@ export async function closeTurnWithReply(db: Db, reply: ClosingReply): Promise<{
       ),
       today as (
         insert into ${dailyUsage} (user_id, day, used_tokens)
-        select ${userId}, ${day}::date, coalesce((select total_tokens from charged), 0)
+        -- Reads usage so the user's total is locked before the day's row, the order chargeModelCall locks them
+        -- in: the other order deadlocked with a title's charge landing while the thread's next turn closed.
+        select ${userId}, ${day}::date, coalesce((select total_tokens from charged), 0) + 0 * (select count(*) from usage)::int
         where exists (select 1 from charged where total_tokens > 0) or exists (select 1 from released where day = ${day}::date)
         on conflict (user_id, day) do update set
           used_tokens = ${dailyUsage.usedTokens} + excluded.used_tokens,
