@@ -62,9 +62,7 @@ export class TurnWriter {
   async takeTail(): Promise<StreamedChunk[]> {
     this.closed = true;
     await this.flushed();
-    const tail = this.numbered();
-    this.pending = [];
-    return tail;
+    return this.takePending();
   }
 
   /** Publishes a tail that `takeTail` handed back, once it is stored. */
@@ -72,10 +70,13 @@ export class TurnWriter {
     if (chunks.length > 0) this.target.publish(chunks);
   }
 
-  private numbered(): StreamedChunk[] {
-    return this.pending.map(
+  /** What is pending, numbered, leaving nothing pending. */
+  private takePending(): StreamedChunk[] {
+    const taken = this.pending.map(
       (chunk): StreamedChunk => ({ seq: this.nextSeq++, round: chunk.round, type: chunk.type, content: chunk.pieces.join('') }),
     );
+    this.pending = [];
+    return taken;
   }
 
   private schedule(): void {
@@ -90,8 +91,7 @@ export class TurnWriter {
   private async writeAll(): Promise<void> {
     // Once closed, what is left is the tail, stored with the turn's close.
     while (this.pending.length > 0 && !this.failure && !this.closed) {
-      const batch = this.numbered();
-      this.pending = [];
+      const batch = this.takePending();
       try {
         await this.target.persist(batch);
       } catch (error) {

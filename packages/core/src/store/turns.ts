@@ -349,7 +349,7 @@ export async function finishTurn(
     return await db.transaction(async (tx) => {
       // The thread's lock before the reply goes in, as `closeTurnWithReply` takes it: a question started
       // meanwhile would otherwise be stored with an id below the reply's.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('fixthread:thread:' || ${turns.threadId}))::text from ${turns} where ${turns.id} = ${turnId}`);
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${THREAD_LOCK_PREFIX}::text || ${turns.threadId}))::text from ${turns} where ${turns.id} = ${turnId}`);
       const outcome = await write(tx);
       await releaseReservationIn(tx, turnId);
       const closed = await tx
@@ -506,17 +506,21 @@ export async function pruneFinishedTurns(db: Db, olderThanMs: number): Promise<n
 }
 
 function tryLockThread(threadId: string) {
-  return sql`pg_try_advisory_xact_lock(hashtext(${`fixthread:thread:${threadId}`}))`;
+  return sql`pg_try_advisory_xact_lock(hashtext(${threadLockKey(threadId)}))`;
 }
 
 /** A transaction-scoped lock on one thread, shared by every process on the database. */
 export async function lockThread(tx: Pick<Db, 'execute'>, threadId: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`fixthread:thread:${threadId}`}))`);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${threadLockKey(threadId)}))`);
 }
+
+/** The key of a thread's advisory lock: one spelling for every process, and for the SQL that builds it. */
+const THREAD_LOCK_PREFIX = 'fixthread:thread:';
+const threadLockKey = (threadId: string) => `${THREAD_LOCK_PREFIX}${threadId}`;
 
 /** `lockThread` as a statement to send in a batch (`queryBatch`) ahead of the statements it guards. */
 export function lockThreadStatement(threadId: string): RawStatement {
-  return { text: LOCK_THREAD, params: [`fixthread:thread:${threadId}`] };
+  return { text: LOCK_THREAD, params: [threadLockKey(threadId)] };
 }
 
 const LOCK_THREAD = `select pg_advisory_xact_lock(hashtext($1))::text as locked`;
